@@ -1,0 +1,240 @@
+"""Reverse-mode automatic differentiation: the Function base class, grad mode and the engine.
+
+An op is a subclass of Function with a `forward(ctx, *arrays)` and a `backward(ctx, grad)`
+written on raw backend arrays. `Op.apply(*inputs)` runs forward and, when a gradient is needed,
+records the call as a node of the graph; `backward()` walks the nodes in reverse topological
+order, iteratively, and frees each node's saved arrays as soon as it has been used.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from minigrad import backend
+from minigrad.tensor import Tensor
+
+_grad_enabled = True
+
+
+class Function:
+    """Base class of every differentiable op; an instance is both the graph node and `ctx`.
+
+    Subclasses define two static methods on backend arrays:
+
+    - ``forward(ctx, *inputs, **params) -> array``: the inputs that were Tensors arrive as
+      arrays, anything else (Python scalars, axes) as it was given; keyword arguments are
+      non-differentiable parameters.
+    - ``backward(ctx, grad) -> array | tuple``: one gradient per positional input (None
+      where there is none), each of that input's shape. It must not build a graph.
+
+    Use ``ctx.save_for_backward(*arrays)`` / ``ctx.saved_tensors`` for arrays and plain
+    attributes (``ctx.axis = ...``) for the rest; ``ctx.needs_input_grad`` tells which
+    inputs want a gradient, so backward can skip work.
+    """
+
+    inputs: tuple
+    needs_input_grad: tuple
+    saved_tensors: tuple = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_tensors = arrays
+
+    @staticmethod
+    def forward(ctx: Function, *inputs: Any, **params: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
+        """Run the op on Tensors (and constants) and return its output Tensor."""
+        ctx = cls()
+        arrays = []
+        needs_grad = []
+        device = None
+        for value in inputs:
+            if isinstance(value, Tensor):
+                if device is None:
+                    device = value.device
+                elif value.device != device:
+                    _raise_device_mismatch(cls, inputs)
+                arrays.append(value.data)
+                needs_grad.append(value.requires_grad)
+            else:
+                arrays.append(value)
+                needs_grad.append(False)
+        ctx.needs_input_grad = tuple(needs_grad)
+        output = backend.ensure_array(cls.forward(ctx, *arrays, **params))
+        if _grad_enabled and any(needs_grad):
+            ctx.inputs = inputs
+            return Tensor(output, requires_grad=True, _ctx=ctx)
+        return Tensor(output)
+
+    @property
+    def name(self) -> str:
+        """The op's name as shown in graphs and errors, e.g. "mul"."""
+        return type(self).__name__.lower()
+
+    def release(self) -> None:
+        """Drop everything saved for backward (the node can no longer be differentiated)."""
+        self.__dict__.clear()
+        self.released = True
+
+    released = False
+
+
+def _raise_device_mismatch(op: type, inputs: tuple) -> None:
+    devices = [value.device for value in inputs if isinstance(value, Tensor)]
+    raise RuntimeError(
+        f"{op.__name__.lower()}: expected all tensors on the same device, got {devices}; "
+        "move them with .to(device) first"
+    )
+
+
+# --- grad mode ----------------------------------------------------------------------------
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that sets grad mode, restoring the old one on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.previous = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exc_info: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)(self.mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """`with minigrad.no_grad():` records no graph (evaluation, optimizer updates)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+    def __call__(self, fn):
+        return set_grad_enabled(False)(fn)
+
+
+class enable_grad(set_grad_enabled):
+    """Re-enables graph recording inside a no_grad block."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+    def __call__(self, fn):
+        return set_grad_enabled(True)(fn)
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+
+def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into every leaf's `.grad` that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of its graph has "
+            "requires_grad=True (or it was computed under no_grad)"
+        )
+    grads = {id(root): _initial_grad(root, grad)}
+    if root._ctx is None:
+        _accumulate_leaf(root, grads[id(root)])
+        return
+    for node_output in reversed(_topological_order(root)):
+        out_grad = grads.pop(id(node_output), None)
+        if out_grad is None:
+            continue
+        ctx = node_output._ctx
+        input_grads = ctx.backward(ctx, out_grad)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for value, needs, input_grad in zip(ctx.inputs, ctx.needs_input_grad, input_grads):
+            if not needs or input_grad is None:
+                continue
+            if value._ctx is None:
+                _accumulate_leaf(value, input_grad)
+            else:
+                key = id(value)
+                previous = grads.get(key)
+                grads[key] = input_grad if previous is None else previous + input_grad
+        if not retain_graph:
+            ctx.release()
+
+
+def _initial_grad(root: Tensor, grad: Tensor | None) -> Any:
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
+                "pass grad= of that shape (e.g. y.backward(minigrad.ones_like(y))) or reduce "
+                "it first (y.sum().backward())"
+            )
+        return backend.array_module(root.data).ones_like(root.data)
+    grad_data = grad.data if isinstance(grad, Tensor) else backend.asarray(grad, device=root.device)
+    if tuple(grad_data.shape) != root.shape:
+        raise RuntimeError(
+            f"backward(): grad has shape {tuple(grad_data.shape)} but the tensor has shape "
+            f"{root.shape}"
+        )
+    if backend.device_of(grad_data) != root.device:
+        raise RuntimeError(
+            f"backward(): grad is on {backend.device_of(grad_data)} but the tensor is on "
+            f"{root.device}"
+        )
+    return grad_data.astype(root.data.dtype, copy=False)
+
+
+def _accumulate_leaf(leaf: Tensor, grad: Any) -> None:
+    grad = backend.ensure_array(grad)
+    if leaf.grad is None:
+        leaf.grad = Tensor(grad)
+    else:
+        leaf.grad = Tensor(leaf.grad.data + grad)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Non-leaf tensors of root's graph, each after all the tensors it was computed from.
+
+    Iterative depth-first search, so a chain of any length stays off Python's call stack."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, children_done = stack.pop()
+        if children_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        ctx = tensor._ctx
+        if ctx.released:
+            raise RuntimeError(
+                "backward through a graph that was already freed: its saved arrays were "
+                "released by an earlier backward(). Call backward(retain_graph=True) the "
+                "first time if you need to differentiate the same graph twice."
+            )
+        stack.append((tensor, True))
+        for value in ctx.inputs:
+            if isinstance(value, Tensor) and value._ctx is not None and id(value) not in visited:
+                stack.append((value, False))
+    return order

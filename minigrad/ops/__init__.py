@@ -1,0 +1,1 @@
+"""The differentiable primitives, one Function subclass each, grouped by kind."""

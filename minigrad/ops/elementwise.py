@@ -1,0 +1,442 @@
+"""Elementwise ops: arithmetic with broadcasting, unary math, activations, casts and moves.
+
+Every binary op accepts Tensors and Python scalars on either side; a scalar stays a Python
+scalar, so NumPy 2's promotion rules keep a float32 tensor float32.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from minigrad import backend
+from minigrad.autograd import Function
+from minigrad.tensor import Tensor
+
+
+def unbroadcast(grad: Any, shape: tuple) -> Any:
+    """Sum `grad` over the axes that broadcasting added or stretched, giving `shape`."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    stretched = [
+        i + extra for i, size in enumerate(shape) if size == 1 and grad.shape[i + extra] != 1
+    ]
+    axes = tuple(range(extra)) + tuple(stretched)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape) if extra else grad
+
+
+def _shape(value: Any) -> tuple:
+    return getattr(value, "shape", ())
+
+
+class Add(Function):
+    """y = a + b;  da = dy, db = dy (each summed back to its own shape)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape_a, shape_b = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return (
+            unbroadcast(grad, shape_a) if need_a else None,
+            unbroadcast(grad, shape_b) if need_b else None,
+        )
+
+
+class Sub(Function):
+    """y = a - b;  da = dy, db = -dy."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape_a, shape_b = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return (
+            unbroadcast(grad, shape_a) if need_a else None,
+            unbroadcast(-grad, shape_b) if need_b else None,
+        )
+
+
+class Mul(Function):
+    """y = a * b;  da = dy * b, db = dy * a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (
+            unbroadcast(grad * b, _shape(a)) if need_a else None,
+            unbroadcast(grad * a, _shape(b)) if need_b else None,
+        )
+
+
+class Div(Function):
+    """y = a / b;  da = dy / b, db = -dy * a / b^2 = -dy * y / b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a / b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad / b
+        return (
+            unbroadcast(grad_a, _shape(a)) if need_a else None,
+            unbroadcast(-grad_a * out, _shape(b)) if need_b else None,
+        )
+
+
+def _log(value: Any) -> Any:
+    if isinstance(value, (int, float)):
+        return math.log(value)
+    return backend.array_module(value).log(value)
+
+
+class Pow(Function):
+    """y = a ** b;  da = dy * b * a^(b-1), db = dy * y * log(a)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = unbroadcast(grad * b * a ** (b - 1), _shape(a)) if need_a else None
+        grad_b = unbroadcast(grad * out * _log(a), _shape(b)) if need_b else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """y = -x;  dx = -dy."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Exp(Function):
+    """y = e^x;  dx = dy * y."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.array_module(x).exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.saved_tensors[0]
+
+
+class Log(Function):
+    """y = ln x;  dx = dy / x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.array_module(x).log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / ctx.saved_tensors[0]
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dx = dy / (2 y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.array_module(x).sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / (2 * ctx.saved_tensors[0])
+
+
+class Abs(Function):
+    """y = |x|;  dx = dy * sign(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.array_module(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        return grad * backend.array_module(x).sign(x)
+
+
+class Tanh(Function):
+    """y = tanh x;  dx = dy * (1 - y^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.array_module(x).tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed as (tanh(x/2) + 1) / 2 so it never overflows;
+    dx = dy * y * (1 - y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.array_module(x).tanh(x * 0.5)
+        out += 1
+        out *= 0.5
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * out * (1 - out)
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dx = dy where x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.array_module(x).maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (ctx.saved_tensors[0] > 0)
+
+
+class Clamp(Function):
+    """y = min(max(x, low), high);  dx = dy where low <= x <= high, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, low=None, high=None):
+        ctx.save_for_backward(x)
+        ctx.bounds = (low, high)
+        return backend.array_module(x).clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        low, high = ctx.bounds
+        inside = True
+        if low is not None:
+            inside = x >= low
+        if high is not None:
+            inside = inside & (x <= high)
+        return grad * inside
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise;  the gradient goes to the larger input, split evenly on ties."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = backend.array_module(a if backend.is_array(a) else b)
+        ctx.save_for_backward(a, b)
+        return xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split_by_winner(ctx, grad, a > b, a == b)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise;  the gradient goes to the smaller input, split evenly on ties."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = backend.array_module(a if backend.is_array(a) else b)
+        ctx.save_for_backward(a, b)
+        return xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split_by_winner(ctx, grad, a < b, a == b)
+
+
+def _split_by_winner(ctx, grad, a_wins, tie):
+    a, b = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    grad_to_a = grad * a_wins + grad * tie * 0.5  # multiplying by bool masks keeps grad's dtype
+    grad_a = unbroadcast(grad_to_a, _shape(a)) if need_a else None
+    grad_b = unbroadcast(grad - grad_to_a, _shape(b)) if need_b else None
+    return grad_a, grad_b
+
+
+class Where(Function):
+    """y = a where cond else b;  da = dy where cond, db = dy elsewhere."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        xp = backend.array_module(cond)
+        ctx.save_for_backward(cond)
+        ctx.shapes = (_shape(a), _shape(b))
+        return xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        cond = ctx.saved_tensors[0]
+        xp = backend.array_module(grad)
+        _, need_a, need_b = ctx.needs_input_grad
+        shape_a, shape_b = ctx.shapes
+        grad_a = unbroadcast(xp.where(cond, grad, 0), shape_a) if need_a else None
+        grad_b = unbroadcast(xp.where(cond, 0, grad), shape_b) if need_b else None
+        return None, grad_a, grad_b
+
+
+class Cast(Function):
+    """y = x converted to `dtype`;  dx = dy converted back."""
+
+    @staticmethod
+    def forward(ctx, x, dtype=None):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype)
+
+
+class ToDevice(Function):
+    """y = x copied to `device`;  dx = dy copied back."""
+
+    @staticmethod
+    def forward(ctx, x, device=None):
+        ctx.device = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return backend.to_device(grad, ctx.device)
+
+
+# --- the functional API -------------------------------------------------------------------
+
+
+def _operand(value: Any, like: Tensor) -> Any:
+    """Tensors and Python scalars pass through; arrays and lists become Tensors on like's device."""
+    if isinstance(value, (Tensor, int, float, bool)):
+        return value
+    return Tensor(backend.asarray(value, device=like.device))
+
+
+def _binary(op: type[Function]):
+    def apply(a: Any, b: Any) -> Tensor:
+        if not isinstance(a, Tensor):
+            a = _operand(a, b)
+        elif not isinstance(b, Tensor):
+            b = _operand(b, a)
+        return op.apply(a, b)
+
+    apply.__name__ = op.__name__.lower()
+    apply.__doc__ = op.__doc__
+    return apply
+
+
+add = _binary(Add)
+sub = _binary(Sub)
+mul = _binary(Mul)
+div = _binary(Div)
+pow = _binary(Pow)  # noqa: A001 (the name users expect)
+maximum = _binary(Maximum)
+minimum = _binary(Minimum)
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    return Abs.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    return ReLU.apply(x)
+
+
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(x, low=min, high=max)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise choice: a where condition is true, else b (gradients flow to a and b)."""
+    like = next(v for v in (condition, a, b) if isinstance(v, Tensor))
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    condition = backend.asarray(condition, dtype=backend.bool_, device=like.device)
+    return Where.apply(condition, _operand(a, like), _operand(b, like))
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    if x.dtype == dtype:
+        return x
+    return Cast.apply(x, dtype=dtype)
+
+
+def to_device(x: Tensor, device: str) -> Tensor:
+    device = backend.normalize_device(device)
+    if x.device == device:
+        return x
+    return ToDevice.apply(x, device=device)

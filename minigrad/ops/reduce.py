@@ -1,0 +1,240 @@
+"""Reductions (sum, mean, max, min, var, argmax) and the softmax family.
+
+The functions take PyTorch's `dim`/`keepdim` keywords and accept NumPy's `axis`/`keepdims`.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, NamedTuple
+
+from minigrad import backend
+from minigrad.autograd import Function
+from minigrad.tensor import Tensor
+
+
+def normalize_axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
+    """None stays None (all axes); an int or sequence becomes a sorted tuple of axes >= 0."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    rank = builtins.max(ndim, 1)
+    axes = set()
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
+        axes.add(d % rank)
+    return tuple(sorted(axes))
+
+
+def _expand_back(grad: Any, axes: tuple | None, keepdims: bool, shape: tuple) -> Any:
+    """Broadcast a reduced gradient back over the reduced axes (a read-only view)."""
+    xp = backend.array_module(grad)
+    if not keepdims and axes is not None and len(shape) > 0:
+        grad = xp.expand_dims(grad, axes)
+    return xp.broadcast_to(grad, shape)
+
+
+def _count(shape: tuple, axes: tuple | None) -> int:
+    count = 1
+    for axis, size in enumerate(shape):
+        if axes is None or axis in axes:
+            count *= size
+    return count
+
+
+class Sum(Function):
+    """y = sum of x over axes;  dx = dy broadcast back over those axes."""
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand_back(grad, ctx.axes, ctx.keepdims, ctx.shape)
+
+
+class Mean(Function):
+    """y = mean of x over axes (m values);  dx = dy / m broadcast back."""
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        count = _count(ctx.shape, ctx.axes)
+        return _expand_back(grad / count, ctx.axes, ctx.keepdims, ctx.shape)
+
+
+class Max(Function):
+    """y = max of x over axes;  dx = dy at the maximal entries (split evenly between ties)."""
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False, largest=True):
+        reduce = x.max if largest else x.min
+        out = reduce(axis=axes, keepdims=True)
+        ctx.save_for_backward(x == out)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        if keepdims:
+            return out
+        return out.reshape(()) if axes is None else out.squeeze(axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        winners = ctx.saved_tensors[0]
+        xp = backend.array_module(grad)
+        if not ctx.keepdims:
+            grad = (
+                xp.expand_dims(grad, ctx.axes)
+                if ctx.axes is not None
+                else grad.reshape((1,) * winners.ndim)
+            )
+        ties = winners.sum(axis=ctx.axes, keepdims=True, dtype=grad.dtype)
+        return grad * winners / ties
+
+
+class Var(Function):
+    """y = sum((x - mean)^2) / (m - correction);  dx = dy * 2 (x - mean) / (m - correction)."""
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False, correction=1):
+        centered = x - x.mean(axis=axes, keepdims=True)
+        divisor = builtins.max(_count(x.shape, axes) - correction, 0)
+        ctx.save_for_backward(centered)
+        ctx.axes, ctx.keepdims, ctx.divisor = axes, keepdims, divisor
+        return (centered * centered).sum(axis=axes, keepdims=keepdims) / divisor
+
+    @staticmethod
+    def backward(ctx, grad):
+        centered = ctx.saved_tensors[0]
+        grad = _expand_back(grad, ctx.axes, ctx.keepdims, centered.shape)
+        return grad * centered * (2 / ctx.divisor)
+
+
+class Softmax(Function):
+    """y = exp(x - max) / sum(exp(x - max));  dx = y * (dy - sum(dy * y))."""
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        xp = backend.array_module(x)
+        out = xp.exp(x - x.max(axis=axis, keepdims=True))
+        out /= out.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return out * (grad - (grad * out).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - max - log(sum(exp(x - max)));  dx = dy - softmax(x) * sum(dy)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        out = log_softmax_array(x, axis)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = backend.array_module(grad)
+        out = ctx.saved_tensors[0]
+        return grad - xp.exp(out) * grad.sum(axis=ctx.axis, keepdims=True)
+
+
+def log_softmax_array(x: Any, axis: int) -> Any:
+    """The numerically stable log-softmax of a raw array (shared with cross-entropy)."""
+    xp = backend.array_module(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+# --- the functional API -------------------------------------------------------------------
+
+
+class MaxResult(NamedTuple):
+    """What max(dim=...)/min(dim=...) return, as in PyTorch: the values and their indices."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _resolve(x: Tensor, dim: Any, keepdim: bool, axis: Any, keepdims: Any):
+    if axis is not None:
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return normalize_axes(dim, x.ndim), bool(keepdim)
+
+
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+    axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
+    return Sum.apply(x, axes=axes, keepdims=keepdim)
+
+
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):
+    axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
+    return Mean.apply(x, axes=axes, keepdims=keepdim)
+
+
+def var(
+    x: Tensor,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: int | None = None,
+    unbiased: bool | None = None,
+    axis=None,
+    keepdims=None,
+) -> Tensor:
+    """Variance with PyTorch's default Bessel correction (divide by m - 1)."""
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
+    return Var.apply(x, axes=axes, keepdims=keepdim, correction=correction)
+
+
+def _extreme(x: Tensor, dim, keepdim, axis, keepdims, largest: bool):
+    if dim is None and axis is None:
+        return Max.apply(x, axes=None, keepdims=False, largest=largest)
+    axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
+    if len(axes) != 1:
+        raise ValueError(f"max/min with indices reduce one dim, got dim={dim}")
+    values = Max.apply(x, axes=axes, keepdims=keepdim, largest=largest)
+    find = x.data.argmax if largest else x.data.argmin
+    indices = find(axis=axes[0], keepdims=keepdim)
+    return MaxResult(values, Tensor(backend.ensure_array(indices)))
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+    """max(x) is a 0-d tensor; max(x, dim) is (values, indices) as in PyTorch."""
+    return _extreme(x, dim, keepdim, axis, keepdims, largest=True)
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+    """min(x) is a 0-d tensor; min(x, dim) is (values, indices) as in PyTorch."""
+    return _extreme(x, dim, keepdim, axis, keepdims, largest=False)
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Indices of the maxima (of the flattened tensor when dim is None); no gradient."""
+    if dim is None:
+        return Tensor(backend.ensure_array(x.data.argmax()))
+    (axis,) = normalize_axes(dim, x.ndim)
+    return Tensor(backend.ensure_array(x.data.argmax(axis=axis, keepdims=keepdim)))
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return Softmax.apply(x, axis=dim)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return LogSoftmax.apply(x, axis=dim)

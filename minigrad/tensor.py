@@ -1,0 +1,260 @@
+"""Tensor: a backend array plus what autograd needs (grad, requires_grad, the op that made it).
+
+Also the factories (tensor, zeros, randn, ...). The differentiable ops live in minigrad/ops;
+minigrad/__init__.py binds them to Tensor as methods and operators (ops/_bind.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad import backend
+
+
+class Tensor:
+    """An n-dimensional array on a device that can record the ops applied to it.
+
+    ``data`` is the NumPy or CuPy array; ``grad`` the accumulated gradient (a Tensor) after
+    ``backward()``; ``_ctx`` the Function node that produced it (None for leaves).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __hash__ = object.__hash__  # == is elementwise, so hash by identity as PyTorch does
+
+    def __init__(self, data: Any, requires_grad: bool = False, _ctx: Any = None) -> None:
+        if not backend.is_array(data):
+            data = backend.asarray(data, dtype=backend.default_dtype_for(data), device="cpu")
+        self.data = data
+        self.grad: Tensor | None = None
+        self._ctx = _ctx
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # --- attributes ---------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Any:
+        """The Function node that produced this tensor (None for leaves)."""
+        return self._ctx
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not backend.is_floating(self.dtype):
+            raise RuntimeError(
+                f"only floating point tensors can require gradients, got dtype {self.dtype}"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    # --- conversions ----------------------------------------------------------------------
+    def numpy(self) -> Any:
+        """A host NumPy copy of the data."""
+        return backend.to_numpy(self.data)
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def to(self, target: Any) -> Tensor:
+        """A copy on another device ("cpu", "cuda", "cuda:N") or of another dtype."""
+        from minigrad.ops.elementwise import cast, to_device
+
+        if isinstance(target, str):
+            return to_device(self, target)
+        return cast(self, target)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, index: int = 0) -> Tensor:
+        return self.to(f"cuda:{index}")
+
+    def float(self) -> Tensor:
+        return self.to(backend.float32)
+
+    def double(self) -> Tensor:
+        return self.to(backend.float64)
+
+    def long(self) -> Tensor:
+        return self.to(backend.int64)
+
+    def backward(self, grad: Tensor | None = None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into the .grad of every leaf below it."""
+        from minigrad import autograd
+
+        autograd.backward(self, grad, retain_graph)
+
+    def __repr__(self) -> str:
+        body = repr(backend.to_numpy(self.data)).removeprefix("array(").removesuffix(")")
+        body = body.replace(", dtype=float32", "")  # PyTorch leaves the default dtype out
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._ctx is not None:
+            extras.append(f"grad_fn={self._ctx.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        suffix = "".join(", " + extra for extra in extras)
+        return f"tensor({body}{suffix})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        array = backend.to_numpy(self.data)
+        return array if dtype is None else array.astype(dtype)
+
+
+# --- factories ----------------------------------------------------------------------------
+
+
+def tensor(
+    data: Any, dtype: Any = None, device: str | None = None, requires_grad: bool = False
+) -> Tensor:
+    """A new leaf tensor from a list, scalar or array (float data -> float32 by default)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is None:
+        dtype = backend.default_dtype_for(data)
+    if device is None:
+        device = backend.device_of(data) if backend.is_array(data) else None
+    array = backend.asarray(data, dtype=dtype, device=device)
+    if array is data:
+        array = array.copy()
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _filled(fill: str, shape: tuple, dtype: Any, device: str | None, requires_grad: bool):
+    device = backend.normalize_device(device)
+    xp = backend.device_module(device)
+    array = getattr(xp, fill)(_shape_arg(shape), dtype=dtype or backend.float32)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
+    return _filled("zeros", shape, dtype, device, requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
+    return _filled("ones", shape, dtype, device, requires_grad)
+
+
+def full(
+    shape: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    device: str | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    device = backend.normalize_device(device)
+    xp = backend.device_module(device)
+    if dtype is None:
+        dtype = backend.default_dtype_for(fill_value)
+    array = xp.full(_shape_arg((shape,)), fill_value, dtype=dtype)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(
+        other.shape, dtype=dtype or other.dtype, device=other.device, requires_grad=requires_grad
+    )
+
+
+def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(
+        other.shape, dtype=dtype or other.dtype, device=other.device, requires_grad=requires_grad
+    )
+
+
+def rand(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
+    """Uniform samples in [0, 1) from the device's generator (see manual_seed)."""
+    device = backend.normalize_device(device)
+    array = backend.random_uniform(_shape_arg(shape), dtype or backend.float32, device)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
+    """Standard normal samples from the device's generator (see manual_seed)."""
+    device = backend.normalize_device(device)
+    array = backend.random_normal(_shape_arg(shape), dtype or backend.float32, device)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    device: str | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = backend.default_dtype_for([start, end, step])
+    xp = backend.device_module(backend.normalize_device(device))
+    return Tensor(xp.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+
+
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    device: str | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    xp = backend.device_module(backend.normalize_device(device))
+    return Tensor(xp.eye(n, m, dtype=dtype or backend.float32), requires_grad=requires_grad)
