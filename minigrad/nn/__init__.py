@@ -1,0 +1,11 @@
+"""Neural-network layers: Module and Parameter, containers, layers, losses, init and F."""
+
+# ruff: noqa: F401 (re-exports; conv and batchnorm append their import lines here)
+
+from minigrad.nn import functional, init
+from minigrad.nn.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from minigrad.nn.containers import Flatten, Identity, ModuleList, Sequential
+from minigrad.nn.dropout import Dropout
+from minigrad.nn.linear import Linear
+from minigrad.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss
+from minigrad.nn.module import Module, Parameter
