@@ -1,0 +1,193 @@
+"""minigrad.save / minigrad.load: checkpoints as .npz archives, written atomically, never pickled.
+
+A host-side I/O module, so it imports NumPy directly. The archive holds one .npy member per
+array, named by its path in the saved object ("model/0.weight"), plus one member
+"__minigrad__": UTF-8 JSON describing the whole object (dict key order and key types, lists,
+Python scalars and strings, and which member each array is). Loading uses allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import numpy
+
+from minigrad import backend
+from minigrad.tensor import Tensor
+
+FORMAT_NAME = "minigrad-checkpoint"
+FORMAT_VERSION = 1
+METADATA_MEMBER = "__minigrad__"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_SCALARS = (bool, int, float, str, type(None))
+
+
+class CheckpointError(ValueError):
+    """A file that cannot be read as a minigrad checkpoint (the message names the file)."""
+
+
+# --- save ---------------------------------------------------------------------------------
+
+
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Write `obj` to `path` as an .npz checkpoint, atomically.
+
+    obj is a state dict or any nesting of dicts (str or int keys), lists and tuples whose
+    leaves are arrays, Tensors (stored on the host), NumPy scalars, Python numbers, strings,
+    bools or None; e.g. {"model": model.state_dict(), "optimizer": opt.state_dict(),
+    "step": 10}. The data goes to a temporary file in the same directory, which is flushed,
+    fsynced and renamed over `path`: a crash or error leaves any old file intact and no
+    temporary file behind."""
+    arrays: dict[str, numpy.ndarray] = {}
+    tree = _encode(obj, "", arrays)
+    metadata = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree}
+    encoded = json.dumps(metadata, allow_nan=True).encode("utf-8")
+    arrays[METADATA_MEMBER] = numpy.frombuffer(encoded, dtype=numpy.uint8)
+    _write_atomically(os.fspath(path), arrays)
+
+
+def _encode(value: Any, path: str, arrays: dict) -> Any:
+    """A JSON node for `value`; arrays are moved into `arrays` under a unique member name."""
+    if isinstance(value, Tensor):
+        return {"tensor": _store(value.data, path, arrays)}
+    if backend.is_array(value) or isinstance(value, numpy.generic):
+        kind = "scalar" if isinstance(value, numpy.generic) else "array"
+        return {kind: _store(value, path, arrays)}
+    if isinstance(value, _SCALARS):
+        return {"value": value}
+    if isinstance(value, Mapping):
+        items = []
+        for key, item in value.items():
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                raise TypeError(
+                    f"save: dict keys must be str or int, got {key!r} "
+                    f"({type(key).__name__}) at {path or 'the top level'!r}"
+                )
+            items.append([key, _encode(item, _join(path, key), arrays)])
+        return {"dict": items}
+    if isinstance(value, (list, tuple)):
+        kind = "list" if isinstance(value, list) else "tuple"
+        return {kind: [_encode(item, _join(path, i), arrays) for i, item in enumerate(value)]}
+    hint = "; save its state_dict() instead" if hasattr(value, "state_dict") else ""
+    raise TypeError(
+        f"save: cannot store a {type(value).__name__} at {path or 'the top level'!r}; "
+        "checkpoints hold arrays, Tensors, dicts, lists and Python scalars/strings" + hint
+    )
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}/{key}" if path else str(key)
+
+
+def _store(array: Any, path: str, arrays: dict) -> str:
+    host = numpy.asarray(backend.to_numpy(array) if backend.is_array(array) else array)
+    if host.dtype.kind in "OV":
+        raise TypeError(f"save: array at {path!r} has dtype {host.dtype}, which needs pickling")
+    name = path or "array"
+    if name in arrays or name == METADATA_MEMBER:
+        suffix = 1
+        while f"{name}~{suffix}" in arrays:
+            suffix += 1
+        name = f"{name}~{suffix}"
+    arrays[name] = host
+    return name
+
+
+def _write_atomically(path: str, arrays: dict) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    # os.open with mode 0o666 lets the umask decide the permissions, as open() would.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            numpy.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Read a checkpoint written by save(): dicts, lists and scalars come back as they were,
+    arrays as NumPy arrays and Tensors as CPU Tensors (move them with .to(device) or load
+    them into a model with load_state_dict, which copies onto the model's device)."""
+    path = os.fspath(path)
+    with open(path, "rb") as file:
+        if file.read(4) not in _ZIP_MAGIC:
+            raise CheckpointError(f"{path} is not a minigrad checkpoint: not an .npz (zip) archive")
+    try:
+        with numpy.load(path, allow_pickle=False) as archive:
+            if METADATA_MEMBER not in archive.files:
+                raise CheckpointError(
+                    f"{path} is not a minigrad checkpoint: the .npz has no {METADATA_MEMBER!r} "
+                    "member (was it written by numpy.savez rather than minigrad.save?)"
+                )
+            metadata = _read_metadata(archive[METADATA_MEMBER], path)
+            return _decode(metadata["tree"], archive, path)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # zipfile, NumPy header and JSON errors all mean a damaged file
+        raise CheckpointError(
+            f"{path} is not a minigrad checkpoint: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _read_metadata(raw: numpy.ndarray, path: str) -> dict:
+    metadata = json.loads(raw.tobytes().decode("utf-8"))
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path} is not a minigrad checkpoint: unknown metadata format")
+    if metadata.get("version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} is not a minigrad checkpoint this version can read: format version "
+            f"{metadata.get('version')!r}, expected {FORMAT_VERSION}"
+        )
+    return metadata
+
+
+def _decode(node: dict, archive: Any, path: str) -> Any:
+    (kind, payload), *rest = node.items()
+    if rest:
+        raise CheckpointError(f"{path} is not a minigrad checkpoint: malformed node {node!r}")
+    if kind == "value":
+        return payload
+    if kind == "dict":
+        return {key: _decode(item, archive, path) for key, item in payload}
+    if kind in ("list", "tuple"):
+        items = [_decode(item, archive, path) for item in payload]
+        return items if kind == "list" else tuple(items)
+    if kind in ("array", "tensor", "scalar"):
+        if payload not in archive.files:
+            raise CheckpointError(
+                f"{path} is not a minigrad checkpoint: array member {payload!r} is missing"
+            )
+        array = archive[payload]
+        if kind == "tensor":
+            return Tensor(array)
+        return array[()] if kind == "scalar" else array
+    raise CheckpointError(f"{path} is not a minigrad checkpoint: unknown node kind {kind!r}")
