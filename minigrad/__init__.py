@@ -31,6 +31,7 @@ from minigrad.ops.elementwise import (
 from minigrad.ops.linalg import matmul
 from minigrad.ops.reduce import argmax, log_softmax, max, mean, min, softmax, sum, var
 from minigrad.ops.shape import cat, flatten, permute, reshape, stack, transpose
+from minigrad.serialization import load, save  # noqa: F401 (public API)
 from minigrad.tensor import (
     Tensor,
     arange,
@@ -103,3 +104,5 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+from minigrad import nn  # noqa: E402, F401 (nn builds on everything above)
