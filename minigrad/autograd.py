@@ -30,12 +30,15 @@ class Function:
 
     Use ``ctx.save_for_backward(*arrays)`` / ``ctx.saved_tensors`` for arrays and plain
     attributes (``ctx.axis = ...``) for the rest; ``ctx.needs_input_grad`` tells which
-    inputs want a gradient, so backward can skip work.
+    inputs want a gradient, so backward can skip work. ``ctx.retain_graph`` is False when
+    the engine frees the node right after this backward: backward may then overwrite the
+    arrays that its forward made and saved (never the inputs) instead of allocating new ones.
     """
 
     inputs: tuple
     needs_input_grad: tuple
     saved_tensors: tuple = ()
+    retain_graph = True
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
@@ -164,6 +167,7 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
         if out_grad is None:
             continue
         ctx = node_output._ctx
+        ctx.retain_graph = retain_graph
         input_grads = ctx.backward(ctx, out_grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)

@@ -200,3 +200,26 @@ def test_gradcheck_reports_input_element_and_both_values():
 def test_gradcheck_needs_an_input_requiring_grad():
     with pytest.raises(ValueError, match="no input Tensor has requires_grad"):
         mg.gradcheck(lambda t: t * 2, mg.tensor([1.0]))
+
+
+class _RecordsRetainGraph(Function):
+    seen: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        _RecordsRetainGraph.seen.append(ctx.retain_graph)
+        return grad * 2
+
+
+def test_backward_tells_the_node_whether_its_saved_arrays_outlive_it():
+    _RecordsRetainGraph.seen = []
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = _RecordsRetainGraph.apply(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert _RecordsRetainGraph.seen == [True, False]
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0])
