@@ -96,4 +96,3 @@ def test_image_and_label_count_mismatch_names_both_files(tmp_path):
     pattern = r"train-images-idx3-ubyte holds 2 images but .*train-labels-idx1-ubyte holds 3"
     with pytest.raises(ValueError, match=pattern):
         idx.load_split(tmp_path, "train")
-
