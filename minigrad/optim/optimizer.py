@@ -1,0 +1,183 @@
+"""The Optimizer base class: parameter groups, per-parameter state, zero_grad and state dicts.
+
+Subclasses write one method, ``_update(param, grad, state, group)``, which changes
+``param.data`` in place with array ops; ``step()`` calls it for every parameter that has a grad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from minigrad import backend
+from minigrad.autograd import enable_grad
+from minigrad.tensor import Tensor
+
+
+class Optimizer:
+    """Holds ``param_groups`` (dicts with "params" and the hyper-parameters), ``defaults`` and
+    ``state`` (a dict per parameter, keyed by the parameter Tensor), as ``torch.optim`` does.
+
+    `params` is an iterable of Tensors, or of dicts ``{"params": [...], "lr": ...}`` whose
+    options override `defaults` for that group.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self._check_options(self.defaults)
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, (Tensor, set)):
+            raise TypeError(
+                "params must be an iterable of Tensors or of dicts (in a fixed order), "
+                f"got {type(params).__name__}"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def _check_options(self, options: dict[str, Any]) -> None:
+        """Raise ValueError for an invalid hyper-parameter (each subclass checks its own)."""
+
+    def _update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict) -> None:
+        """Change ``param.data`` in place from `grad` (an array this method must not modify)."""
+        raise NotImplementedError
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters, with options that default to ``self.defaults``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a parameter group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set) or params is None:
+            raise TypeError(
+                "a parameter group's 'params' must be a Tensor or an ordered iterable of Tensors, "
+                f"got {type(params).__name__}"
+            )
+        group["params"] = list(params)
+        for param in group["params"]:
+            if not isinstance(param, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(param).__name__}")
+            if not param.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor (one computed by an op)")
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self._check_options(group)
+        known = {id(param) for existing in self.param_groups for param in existing["params"]}
+        new = [id(param) for param in group["params"]]
+        if len(set(new)) != len(new) or known.intersection(new):
+            raise ValueError("some parameters appear more than once in the optimizer's groups")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: ``grad = None``, or a fresh array of zeros.
+
+        The zeros are a new array, never written into the old grad, which may share memory
+        with other arrays of the graph.
+        """
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if set_to_none:
+                    param.grad = None
+                else:
+                    grad = param.grad.data
+                    param.grad = Tensor(backend.array_module(grad).zeros_like(grad))
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter whose grad is not None; returns closure() when given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    state = self.state.setdefault(param, {})
+                    self._update(param, param.grad.data, state, group)
+        return loss
+
+    # --- state dicts ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """PyTorch's layout, with parameters replaced by their index over all groups:
+
+        ``{"state": {index: {name: value}}, "param_groups": [{option: value, "params": [index]}]}``.
+        Arrays in the state are host NumPy copies.
+        """
+        index_of: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            saved = {name: value for name, value in group.items() if name != "params"}
+            saved["params"] = [index_of.setdefault(id(p), len(index_of)) for p in group["params"]]
+            groups.append(saved)
+        state = {}
+        for group in self.param_groups:
+            for param in group["params"]:
+                param_state = self.state.get(param)
+                if param_state:
+                    state[index_of[id(param)]] = {
+                        name: backend.to_numpy(value) if backend.is_array(value) else value
+                        for name, value in param_state.items()
+                    }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore options and state saved by `state_dict` into this optimizer's parameters.
+
+        The groups must match in number and size; floating state arrays are copied onto each
+        parameter's device in its dtype.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, but the optimizer "
+                f"has {len(self.param_groups)}"
+            )
+        param_of: dict[int, Tensor] = {}
+        for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"parameter group {number}: loaded state dict has {len(saved['params'])} "
+                    f"parameters, but the optimizer's group has {len(group['params'])}"
+                )
+            param_of.update(zip((int(index) for index in saved["params"]), group["params"]))
+        state: dict[Tensor, dict[str, Any]] = {}
+        for index, saved_state in state_dict["state"].items():
+            param = param_of.get(int(index))
+            if param is None:
+                raise ValueError(f"loaded state dict has state for unknown parameter {index}")
+            state[param] = {
+                name: _state_value_for(param, value) for name, value in saved_state.items()
+            }
+        for group, saved in zip(self.param_groups, saved_groups):
+            group.update({name: value for name, value in saved.items() if name != "params"})
+        self.state = state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for number, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {number}")
+            lines.extend(
+                f"    {name}: {value}" for name, value in sorted(group.items()) if name != "params"
+            )
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _state_value_for(param: Tensor, value: Any) -> Any:
+    """A saved state value made ready for `param`: floating arrays in its dtype on its device
+    (always a copy, as the optimizer updates them in place), 0-d counters as Python numbers."""
+    if not hasattr(value, "dtype"):
+        return value
+    floating = backend.is_floating(value.dtype)
+    if value.ndim == 0 and not floating:
+        return value.item()
+    array = backend.asarray(value, dtype=param.dtype if floating else None, device=param.device)
+    return array.copy() if array is value else array
