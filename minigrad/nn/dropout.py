@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from minigrad.nn.module import Module
-from minigrad.ops.dropout import dropout
+from minigrad.ops.dropout import check_probability, dropout
 from minigrad.tensor import Tensor
 
 
@@ -13,7 +13,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        dropout(None, p, training=False)  # validates p now, not at the first forward
+        check_probability(p)
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:

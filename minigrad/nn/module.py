@@ -69,10 +69,10 @@ class Module:
             )
         registered = self.__dict__.get("_parameters", ())
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
         elif name in registered:
             self._check_kind(name, value, Parameter, "parameter")
@@ -94,12 +94,13 @@ class Module:
                 f"({kind.__name__} or None expected)"
             )
 
-    def _forget(self, name: str) -> None:
-        """Remove `name` from every registry and the instance dict (before re-registering)."""
+    def _forget(self, name: str, keep: dict) -> None:
+        """Remove `name` from the instance dict and every registry but `keep`, so that
+        re-assigning a registered name keeps its place (and its state-dict key order)."""
         self.__dict__.pop(name, None)
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        self._buffers.pop(name, None)
+        for registry in (self._parameters, self._modules, self._buffers):
+            if registry is not keep:
+                registry.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name: str) -> Any:
@@ -131,7 +132,7 @@ class Module:
         """Add a parameter (or a None placeholder, e.g. a disabled bias) under `name`."""
         self._check_new_name(name, self._parameters)
         self._check_kind(name, param, Parameter, "parameter")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -139,7 +140,7 @@ class Module:
         when persistent, is saved in the state dict."""
         self._check_new_name(name, self._buffers)
         self._check_kind(name, tensor, Tensor, "buffer")
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -148,7 +149,7 @@ class Module:
         """Add a child module under `name` (the way containers register numbered children)."""
         self._check_new_name(name, self._modules)
         self._check_kind(name, module, Module, "module")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     # --- traversal ----------------------------------------------------------------------

@@ -30,10 +30,15 @@ class Dropout(Function):
         return grad_x
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout with the device's generator; x itself when not training or p == 0."""
+def check_probability(p: float) -> None:
+    """ValueError unless p is a number in [0, 1]."""
     if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout with the device's generator; x itself when not training or p == 0."""
+    check_probability(p)
     if not training or p == 0:
         return x
     return Dropout.apply(x, p=float(p))
