@@ -1,0 +1,165 @@
+"""minigrad.save / minigrad.load: round trips, atomic writes, and clear errors for bad files."""
+
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import nn, serialization
+from minigrad.serialization import CheckpointError
+
+
+def _model():
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
+
+
+def _leftovers(directory):
+    return [name for name in os.listdir(directory) if name.endswith(".tmp")]
+
+
+def test_round_trip_gives_identical_outputs(tmp_path):
+    source = _model().eval()
+    path = tmp_path / "model.npz"
+    minigrad.save(source.state_dict(), path)
+    target = _model().eval()
+    target.load_state_dict(minigrad.load(path))
+    x = minigrad.randn(5, 4)
+    np.testing.assert_array_equal(target(x).numpy(), source(x).numpy())
+
+
+def test_nested_checkpoint_keeps_structure_types_and_order(tmp_path):
+    state = _model().state_dict()
+    checkpoint = {
+        "model": state,
+        "optimizer": {"state": {0: {"momentum": np.arange(3.0)}}, "groups": [{"lr": 0.1}]},
+        "step": 10,
+        "name": "mlp",
+        "best": None,
+        "flags": (True, 2.5),
+        "counter": np.int64(7),
+        "tensor": minigrad.tensor([1, 2]),
+    }
+    path = tmp_path / "checkpoint.npz"
+    minigrad.save(checkpoint, path)
+    loaded = minigrad.load(path)
+    assert list(loaded) == list(checkpoint)
+    assert list(loaded["model"]) == list(state)
+    for name, value in state.items():
+        assert loaded["model"][name].dtype == value.dtype
+        np.testing.assert_array_equal(loaded["model"][name], value)
+    assert list(loaded["optimizer"]["state"]) == [0]  # int keys stay ints
+    np.testing.assert_array_equal(loaded["optimizer"]["state"][0]["momentum"], [0, 1, 2])
+    assert loaded["optimizer"]["groups"] == [{"lr": 0.1}]
+    assert (loaded["step"], loaded["name"], loaded["best"]) == (10, "mlp", None)
+    assert loaded["flags"] == (True, 2.5)
+    assert loaded["counter"] == 7 and isinstance(loaded["counter"], np.int64)
+    assert isinstance(loaded["tensor"], minigrad.Tensor)
+    assert loaded["tensor"].tolist() == [1, 2]
+
+
+def test_array_members_are_named_by_path_and_never_pickled(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    minigrad.save({"model": _model().state_dict(), "step": 3}, path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert "model/0.weight" in archive.files and "model/3.bias" in archive.files
+
+
+def test_keys_containing_the_separator_cannot_clash(tmp_path):
+    path = tmp_path / "clash.npz"
+    minigrad.save({"a/b": np.zeros(1), "a": {"b": np.ones(1)}}, path)
+    loaded = minigrad.load(path)
+    assert loaded["a/b"][0] == 0 and loaded["a"]["b"][0] == 1
+
+
+def test_save_writes_exactly_the_given_path(tmp_path):
+    path = tmp_path / "checkpoint.bin"
+    minigrad.save({"x": np.zeros(2)}, str(path))
+    assert os.listdir(tmp_path) == ["checkpoint.bin"]
+
+
+def test_failure_mid_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.npz"
+    minigrad.save({"step": 1, "w": np.zeros(3)}, path)
+    old_bytes = path.read_bytes()
+
+    def failing_savez(file, **arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serialization.numpy, "savez", failing_savez)
+    with pytest.raises(OSError, match="disk full"):
+        minigrad.save({"step": 2, "w": np.ones(3)}, path)
+    assert path.read_bytes() == old_bytes
+    assert _leftovers(tmp_path) == []
+    monkeypatch.undo()
+    assert minigrad.load(path)["step"] == 1
+
+
+def test_failure_at_rename_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.npz"
+    minigrad.save({"step": 1}, path)
+
+    def failing_replace(source, destination):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(serialization.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="rename failed"):
+        minigrad.save({"step": 2}, path)
+    monkeypatch.undo()
+    assert minigrad.load(path)["step"] == 1
+    assert _leftovers(tmp_path) == []
+
+
+def test_unsupported_values_are_rejected_before_anything_is_written(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    with pytest.raises(TypeError, match="cannot store a Sequential at the top level.*state_dict"):
+        minigrad.save(_model(), path)
+    with pytest.raises(TypeError, match="cannot store a set at 'extra'"):
+        minigrad.save({"extra": {1, 2}}, path)
+    with pytest.raises(TypeError, match="needs pickling"):
+        minigrad.save({"objects": np.array([object()])}, path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_load_of_a_text_file_names_the_file(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    path.write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"checkpoint.npz is not a minigrad checkpoint"):
+        minigrad.load(path)
+
+
+def test_load_of_a_plain_numpy_npz_explains_what_is_missing(tmp_path):
+    path = tmp_path / "plain.npz"
+    np.savez(path, weight=np.zeros(2))
+    with pytest.raises(CheckpointError, match="plain.npz is not a minigrad checkpoint.*savez"):
+        minigrad.load(path)
+
+
+def test_load_of_a_truncated_checkpoint_names_the_file(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    minigrad.save(_model().state_dict(), path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="checkpoint.npz is not a minigrad checkpoint"):
+        minigrad.load(path)
+
+
+def test_load_rejects_an_unknown_format_version(tmp_path):
+    path = tmp_path / "future.npz"
+    metadata = b'{"format": "minigrad-checkpoint", "version": 99, "tree": {"value": 1}}'
+    np.savez(path, __minigrad__=np.frombuffer(metadata, dtype=np.uint8))
+    with pytest.raises(CheckpointError, match="format version 99, expected 1"):
+        minigrad.load(path)
+
+
+def test_load_of_a_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        minigrad.load(tmp_path / "missing.npz")
+
+
+def test_checkpoint_is_a_valid_zip_of_npy_members(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    minigrad.save({"w": np.zeros(2)}, path)
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == ["__minigrad__.npy", "w.npy"]
