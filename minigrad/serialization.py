@@ -66,7 +66,7 @@ def _encode(value: Any, path: str, arrays: dict) -> Any:
             if isinstance(key, bool) or not isinstance(key, (str, int)):
                 raise TypeError(
                     f"save: dict keys must be str or int, got {key!r} "
-                    f"({type(key).__name__}) at {path or 'the top level'!r}"
+                    f"({type(key).__name__}) at {_where(path)}"
                 )
             items.append([key, _encode(item, _join(path, key), arrays)])
         return {"dict": items}
@@ -75,9 +75,13 @@ def _encode(value: Any, path: str, arrays: dict) -> Any:
         return {kind: [_encode(item, _join(path, i), arrays) for i, item in enumerate(value)]}
     hint = "; save its state_dict() instead" if hasattr(value, "state_dict") else ""
     raise TypeError(
-        f"save: cannot store a {type(value).__name__} at {path or 'the top level'!r}; "
+        f"save: cannot store a {type(value).__name__} at {_where(path)}; "
         "checkpoints hold arrays, Tensors, dicts, lists and Python scalars/strings" + hint
     )
+
+
+def _where(path: str) -> str:
+    return repr(path) if path else "the top level"
 
 
 def _join(path: str, key: Any) -> str:
