@@ -163,3 +163,35 @@ def test_checkpoint_is_a_valid_zip_of_npy_members(tmp_path):
     minigrad.save({"w": np.zeros(2)}, path)
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == ["__minigrad__.npy", "w.npy"]
+
+
+def test_training_resumed_from_a_checkpoint_continues_identically(tmp_path):
+    from minigrad import optim
+    from minigrad.nn import functional as F
+
+    x, y = minigrad.randn(6, 4), minigrad.tensor([0, 1, 2, 0, 1, 2])
+
+    def fresh():
+        minigrad.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        return model, optim.Adam(model.parameters(), lr=0.01)
+
+    def train_step(model, optimizer):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    model, optimizer = fresh()
+    for _ in range(3):
+        train_step(model, optimizer)
+    path = tmp_path / "resume.npz"
+    minigrad.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, path)
+    expected = [train_step(model, optimizer) for _ in range(3)]
+
+    resumed, resumed_optimizer = fresh()
+    checkpoint = minigrad.load(path)
+    resumed.load_state_dict(checkpoint["model"])
+    resumed_optimizer.load_state_dict(checkpoint["optimizer"])
+    assert [train_step(resumed, resumed_optimizer) for _ in range(3)] == expected
