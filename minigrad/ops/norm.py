@@ -1,0 +1,299 @@
+"""Batch normalization: one fused Function with the derived backward, the same math as a graph
+of primitive ops (to check and compare the two derivations), and the running-statistics update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad import backend
+from minigrad.autograd import Function
+from minigrad.tensor import Tensor
+
+BACKWARDS = ("fused", "graph")
+
+
+class BatchNorm(Function):
+    """y = gamma * x_hat + beta, normalized per channel over the reduction axes (m values each).
+
+    Forward, training (batch statistics):
+        mu = mean(x),  var = mean((x - mu)^2)  (biased),  inv_std = 1 / sqrt(var + eps),
+        x_hat = (x - mu) * inv_std,  y = gamma * x_hat + beta.
+    In eval mode mu and var are the running statistics, constants for the gradient.
+
+    Backward (sums over the reduction axes, per channel), from the saved x_hat and inv_std:
+        d_beta = sum(dy),  d_gamma = sum(dy * x_hat),
+        training:  dx = (gamma * inv_std / m) * (m * dy - d_beta - x_hat * d_gamma)
+        eval:      dx = gamma * inv_std * dy
+
+    Why the training dx equals the chain rule through the graph of primitive ops: write
+    c = x - mu, s = inv_std, x_hat = c * s and g = d x_hat = dy * gamma. Node by node,
+        d var = sum(g * c) * -1/2 (var + eps)^(-3/2) = -(s^3 / 2) * sum(g * c)
+        d mu  = sum(-g * s) + d var * mean(-2 c)     = -s * sum(g)        (mean(c) = 0)
+        dx    = g * s + d var * 2 c / m + d mu / m
+              = g * s - (s^3 c / m) * sum(g * c) - (s / m) * sum(g)
+    and since s^3 c sum(g c) = s * x_hat * sum(g * x_hat):
+        dx    = (s / m) * (m * g - sum(g) - x_hat * sum(g * x_hat)).
+    gamma is constant over the sums, so sum(g) = gamma * d_beta and sum(g * x_hat) =
+    gamma * d_gamma, which gives the fused formula: two reductions and one elementwise pass
+    instead of about ten graph nodes and their temporaries.
+
+    `axes` are the reduction axes ((0,) for (N, C), (0, 2) for (N, C, L), (0, 2, 3) for
+    (N, C, H, W)); gamma, beta and the statistics broadcast as arrays of shape x.shape with
+    those axes set to 1. Adjacent reduction axes are merged first ((N, C, H, W) is viewed as
+    (N, C, H*W)), which keeps the reductions on fewer, longer axes.
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        x,
+        weight,
+        bias,
+        axes=(0,),
+        eps=1e-5,
+        training=True,
+        running_mean=None,
+        running_var=None,
+        momentum=0.1,
+    ):
+        view_shape, view_axes = merge_reduced_axes(x.shape, axes)
+        x_view = x.reshape(view_shape)
+        param_shape = _param_shape(view_shape, view_axes)
+        m = x.size // _product(param_shape)
+        spread = _Spreader(param_shape, view_shape)
+        if training:
+            mean = _channel_sum(x_view, view_axes) / m
+            x_hat = x_view - spread(mean)
+            var = _channel_dot(x_hat, x_hat, view_axes) / m
+            if running_mean is not None:
+                update_running_stats(running_mean, running_var, mean, var, m, momentum)
+        else:
+            mean = running_mean.reshape(param_shape).astype(x.dtype, copy=False)
+            var = running_var.reshape(param_shape).astype(x.dtype, copy=False)
+            x_hat = x_view - spread(mean)
+        inv_std = 1 / backend.array_module(var).sqrt(var + eps)
+        x_hat *= spread(inv_std)  # x_hat is our own array: normalize in place, no temporary
+        weight = None if weight is None else weight.reshape(param_shape)
+        out = x_hat.copy() if weight is None else x_hat * spread(weight)
+        if bias is not None:
+            out += spread(bias.reshape(param_shape))
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.view_axes, ctx.spread, ctx.training, ctx.m = view_axes, spread, training, m
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat, inv_std, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        axes, spread, m = ctx.view_axes, ctx.spread, ctx.m
+        dy = grad.reshape(x_hat.shape)
+        full_dx = need_x and ctx.training
+        d_beta = _channel_sum(dy, axes) if need_bias or full_dx else None
+        d_gamma = _channel_dot(dy, x_hat, axes) if need_weight or full_dx else None
+        grad_x = None
+        if need_x:
+            scale = spread(inv_std if weight is None else weight * inv_std)
+            if ctx.training:
+                # (scale / m) * (m dy - d_beta - x_hat d_gamma), in place on one array: x_hat's
+                # own when the graph is freed after this call (nothing reads it again)
+                if ctx.retain_graph:
+                    grad_x = x_hat * spread(-d_gamma / m)
+                else:
+                    grad_x = x_hat
+                    grad_x *= spread(-d_gamma / m)
+                grad_x += dy
+                grad_x -= spread(d_beta / m)
+                grad_x *= scale
+            else:
+                grad_x = dy * scale
+            grad_x = grad_x.reshape(grad.shape)
+        return (
+            grad_x,
+            d_gamma.reshape(-1) if need_weight else None,
+            d_beta.reshape(-1) if need_bias else None,
+        )
+
+
+class _Spreader:
+    """Repeats per-channel values (shape `param_shape`) along the reduction axes after the
+    first, giving a contiguous row such as (1, C, L) for a view (N, C, L). Broadcasting that
+    row over the input runs NumPy's contiguous inner loop; a (1, C, 1) column makes it loop
+    over short runs of L and takes about twice as long. For (N, C) it is the values as they are.
+    """
+
+    def __init__(self, param_shape: tuple, view_shape: tuple) -> None:
+        self.row_shape = param_shape[:1] + view_shape[1:]
+
+    def __call__(self, values: Any) -> Any:
+        xp = backend.array_module(values)
+        return xp.ascontiguousarray(xp.broadcast_to(values, self.row_shape))
+
+
+def merge_reduced_axes(shape: tuple, axes: tuple) -> tuple[tuple, tuple]:
+    """`shape` with each run of adjacent reduction axes merged into one, and the reduction
+    axes of the merged shape: ((8, 16, 4, 4), (0, 2, 3)) -> ((8, 16, 16), (0, 2))."""
+    merged: list[int] = []
+    merged_axes: list[int] = []
+    for axis, size in enumerate(shape):
+        if axis in axes and axis - 1 in axes:
+            merged[-1] *= size
+            continue
+        if axis in axes:
+            merged_axes.append(len(merged))
+        merged.append(size)
+    return tuple(merged), tuple(merged_axes)
+
+
+def _param_shape(shape: tuple, axes: tuple) -> tuple:
+    return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
+
+
+def _product(sizes: tuple) -> int:
+    total = 1
+    for size in sizes:
+        total *= size
+    return total
+
+
+def _channel_sum(a: Any, axes: tuple) -> Any:
+    """Sum over `axes`, kept as size-1 dims. The first axis goes first: summing whole rows is
+    one vectorized pass, and the rest then reduces a result that is N times smaller."""
+    total = a.sum(axis=axes[0], keepdims=True)
+    if len(axes) > 1:
+        total = total.sum(axis=axes[1:], keepdims=True)
+    return total
+
+
+def _channel_dot(a: Any, b: Any, axes: tuple) -> Any:
+    """sum(a * b) over `axes`, kept as size-1 dims, in one pass without the product array."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[: a.ndim]
+    kept = "".join(letter for axis, letter in enumerate(letters) if axis not in axes)
+    total = backend.array_module(a).einsum(f"{letters},{letters}->{kept}", a, b)
+    return total.reshape(_param_shape(a.shape, axes))
+
+
+def update_running_stats(
+    running_mean: Any, running_var: Any, mean: Any, var: Any, m: int, momentum: float
+) -> None:
+    """PyTorch's update, in place on the buffers' arrays (no graph):
+    running_mean = (1 - momentum) running_mean + momentum mean,
+    running_var = (1 - momentum) running_var + momentum var m / (m - 1)  (unbiased)."""
+    running_mean *= 1 - momentum
+    running_mean += (momentum * mean).reshape(running_mean.shape)
+    running_var *= 1 - momentum
+    running_var += (var * (momentum * m / (m - 1))).reshape(running_var.shape)
+
+
+def batch_norm_graph(
+    x: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    axes: tuple,
+    eps: float,
+    training: bool,
+    running_mean: Any,
+    running_var: Any,
+    momentum: float,
+) -> Tensor:
+    """The same forward built step by step from primitive autograd ops, so that the engine
+    differentiates it node by node (mean, subtract, square, mean, add eps, sqrt, reciprocal,
+    multiply, scale and shift). Slower; it exists to check the fused derivation against."""
+    param_shape = _param_shape(x.shape, axes)
+    if training:
+        mean = x.mean(dim=axes, keepdim=True)
+        centered = x - mean
+        var = (centered * centered).mean(dim=axes, keepdim=True)
+        if running_mean is not None:
+            m = x.numel() // _product(param_shape)
+            update_running_stats(running_mean, running_var, mean.data, var.data, m, momentum)
+    else:
+        centered = x - Tensor(running_mean.reshape(param_shape).astype(x.dtype, copy=False))
+        var = Tensor(running_var.reshape(param_shape).astype(x.dtype, copy=False))
+    inv_std = 1 / (var + eps).sqrt()
+    out = centered * inv_std
+    if weight is not None:
+        out = out * weight.reshape(param_shape)
+    if bias is not None:
+        out = out + bias.reshape(param_shape)
+    return out
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    backward: str = "fused",
+) -> Tensor:
+    """Batch normalization of x (N, C, *) per channel C, as torch.nn.functional.batch_norm.
+
+    training=True normalizes with the statistics of this batch (over N and all dims after C)
+    and, when running_mean/running_var are given, updates them in place with `momentum`;
+    training=False normalizes with running_mean/running_var. weight (gamma) and bias (beta)
+    have shape (C,) or are None. backward="fused" (default) is one op with the derived
+    gradient; backward="graph" builds the same math from primitive ops (see BatchNorm).
+    """
+    _check_arguments(x, running_mean, running_var, weight, bias, training, backward)
+    axes = (0,) + tuple(range(2, x.ndim))
+    running_mean = None if running_mean is None else running_mean.data
+    running_var = None if running_var is None else running_var.data
+    if backward == "graph":
+        return batch_norm_graph(
+            x, weight, bias, axes, eps, training, running_mean, running_var, momentum
+        )
+    return BatchNorm.apply(
+        x,
+        weight,
+        bias,
+        axes=axes,
+        eps=eps,
+        training=training,
+        running_mean=running_mean,
+        running_var=running_var,
+        momentum=momentum,
+    )
+
+
+def _check_arguments(x, running_mean, running_var, weight, bias, training, backward) -> None:
+    if backward not in BACKWARDS:
+        raise ValueError(f"batch_norm: backward must be 'fused' or 'graph', got {backward!r}")
+    if x.ndim < 2:
+        raise ValueError(
+            f"batch_norm: expected input of shape (N, C, *) with at least 2 dims, got {x.shape}"
+        )
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise ValueError(
+            "batch_norm: training=False normalizes with running_mean and running_var, which "
+            "are None; pass them, or training=True to use the batch statistics"
+        )
+    channels = x.shape[1]
+    named = {"running_mean": running_mean, "running_var": running_var}
+    for name, other in {**named, "weight": weight, "bias": bias}.items():
+        if other is None:
+            continue
+        if other.shape != (channels,):
+            raise ValueError(
+                f"batch_norm: {name} has shape {other.shape}, expected ({channels},): one value "
+                f"per channel of the input of shape {x.shape}"
+            )
+        if other.device != x.device:
+            raise RuntimeError(
+                f"batch_norm: input is on {x.device} but {name} is on {other.device}; "
+                "move them with .to(device) first"
+            )
+        if name in ("weight", "bias") and other.dtype != x.dtype:
+            raise TypeError(
+                f"batch_norm: input has dtype {x.dtype} but {name} has dtype {other.dtype}; "
+                "convert one of them with .to(dtype)"
+            )
+    if training and x.numel() // channels <= 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {x.shape}"
+        )
