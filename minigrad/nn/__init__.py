@@ -4,6 +4,7 @@
 
 from minigrad.nn import functional, init
 from minigrad.nn.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from minigrad.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from minigrad.nn.containers import Flatten, Identity, ModuleList, Sequential
 from minigrad.nn.dropout import Dropout
 from minigrad.nn.linear import Linear

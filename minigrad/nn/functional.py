@@ -9,4 +9,5 @@ from minigrad.ops.dropout import dropout
 from minigrad.ops.elementwise import relu, sigmoid, tanh
 from minigrad.ops.linear import linear
 from minigrad.ops.loss import cross_entropy, mse_loss, nll_loss
+from minigrad.ops.norm import batch_norm
 from minigrad.ops.reduce import log_softmax, softmax
