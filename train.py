@@ -22,7 +22,7 @@ from pathlib import Path
 import datasets
 import minigrad
 import models
-from minigrad import backend, nn, optim, report
+from minigrad import backend, optim, report
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 

@@ -61,10 +61,20 @@ def main() -> None:
         inner = 200 if "(1,)" in name or "(60, 100)" in name else 10
         times = interleaved({"minigrad": framework, "numpy": by_hand}, repeats=21, inner=inner)
         overhead_us = (times["minigrad"] - times["numpy"]) / ops * 1e6
-        rows.append((name, f"{times['minigrad'] * 1e6:.1f}", f"{times['numpy'] * 1e6:.1f}",
-                     f"{times['minigrad'] / times['numpy']:.2f}x", f"{overhead_us:.1f}"))
-    print_table("forward+backward, medians of 21 interleaved repeats (microseconds)", rows,
-                ("case", "minigrad us", "numpy us", "ratio", "overhead us/op"))
+        rows.append(
+            (
+                name,
+                f"{times['minigrad'] * 1e6:.1f}",
+                f"{times['numpy'] * 1e6:.1f}",
+                f"{times['minigrad'] / times['numpy']:.2f}x",
+                f"{overhead_us:.1f}",
+            )
+        )
+    print_table(
+        "forward+backward, medians of 21 interleaved repeats (microseconds)",
+        rows,
+        ("case", "minigrad us", "numpy us", "ratio", "overhead us/op"),
+    )
 
 
 if __name__ == "__main__":

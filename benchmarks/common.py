@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 15, inner: int = 1) -> float:
@@ -19,8 +19,9 @@ def median_seconds(fn: Callable[[], object], repeats: int = 15, inner: int = 1) 
     return statistics.median(samples)
 
 
-def interleaved(competitors: dict[str, Callable[[], object]], repeats: int = 15,
-                inner: int = 1) -> dict[str, float]:
+def interleaved(
+    competitors: dict[str, Callable[[], object]], repeats: int = 15, inner: int = 1
+) -> dict[str, float]:
     """Median seconds per call of each competitor, timed in alternation so that machine noise
     (other processes, frequency changes) hits all of them alike."""
     for fn in competitors.values():
