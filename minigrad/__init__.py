@@ -31,7 +31,7 @@ from minigrad.ops.elementwise import (
 from minigrad.ops.linalg import matmul
 from minigrad.ops.reduce import argmax, log_softmax, max, mean, min, softmax, sum, var
 from minigrad.ops.shape import cat, flatten, permute, reshape, stack, transpose
-from minigrad.serialization import load, save  # noqa: F401 (public API)
+from minigrad.serialization import load, save
 from minigrad.tensor import (
     Tensor,
     arange,
@@ -49,6 +49,11 @@ from minigrad.tensor import (
 _bind.bind_tensor_methods(Tensor)
 
 __all__ = [
+    "data",
+    "nn",
+    "optim",
+    "save",
+    "load",
     "Function",
     "GradcheckError",
     "Tensor",
@@ -105,4 +110,4 @@ __all__ = [
     "zeros_like",
 ]
 
-from minigrad import nn  # noqa: E402, F401 (nn builds on everything above)
+from minigrad import data, nn, optim  # noqa: E402 (they build on everything above)
