@@ -331,3 +331,22 @@ def test_deepcopy_gives_an_independent_model():
     assert not np.any(model[0].fc.weight.numpy() == 5.0)
     assert list(clone.state_dict()) == list(model.state_dict())
     assert isinstance(clone[0].fc.weight, nn.Parameter)
+
+
+def test_forward_hook_sees_inputs_and_output_and_can_be_removed():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid())
+    seen = []
+    handle = model[1].register_forward_hook(
+        lambda module, inputs, output: seen.append((module, inputs[0].shape, output.shape))
+    )
+    model(minigrad.ones(4, 3))
+    assert seen == [(model[1], (4, 2), (4, 2))]
+    handle.remove()
+    model(minigrad.ones(4, 3))
+    assert len(seen) == 1
+
+
+def test_forward_hook_may_replace_the_output():
+    layer = nn.Identity()
+    layer.register_forward_hook(lambda module, inputs, output: output * 2)
+    assert layer(minigrad.tensor([1.0, 3.0])).tolist() == [2.0, 6.0]
