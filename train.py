@@ -11,6 +11,7 @@ and models/, and reporting in minigrad/report.py.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import signal
@@ -22,7 +23,7 @@ from pathlib import Path
 import datasets
 import minigrad
 import models
-from minigrad import backend, optim, report
+from minigrad import backend, nn, optim, report
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 
@@ -82,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", help="output directory (default: runs/<timestamp>)")
     parser.add_argument("--eval-every", type=int, default=250, help="evaluate every N steps")
     parser.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
+    parser.add_argument(
+        "--track-inputs",
+        action=argparse.BooleanOptionalAction,
+        help="record percentiles of the inputs of a few units of the last hidden "
+        "activation at each evaluation: inputs.csv, inputs.png (default: on for "
+        "bnpaper)",
+    )
     return parser
 
 
@@ -107,6 +115,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--weight-decay must be >= 0, got {args.weight_decay}")
     if args.epochs is not None and args.steps is not None:
         parser.error("give --epochs or --steps, not both")
+    if args.track_inputs is None:
+        args.track_inputs = args.model == "bnpaper"
     try:
         args.device = backend.normalize_device(args.device)
         backend.device_module(args.device)
@@ -171,11 +181,43 @@ class GracefulInterrupt:
         signal.signal(signal.SIGINT, self.previous)
 
 
+class InputTracker:
+    """While active, records the input of a few fixed units of the model's last hidden
+    activation (the last Sigmoid/Tanh/ReLU module), as the batch-norm paper's Figure 1 does."""
+
+    UNITS = (0, 1, 2)
+    PERCENTILES = (15, 50, 85)
+
+    def __init__(self, model: nn.Module) -> None:
+        activations = [m for m in model.modules() if isinstance(m, (nn.Sigmoid, nn.Tanh, nn.ReLU))]
+        if not activations:
+            raise ValueError("--track-inputs needs a model with a Sigmoid/Tanh/ReLU module")
+        self.layer = activations[-1]
+
+    def __enter__(self) -> InputTracker:
+        self.chunks = []
+        self.handle = self.layer.register_forward_hook(self._record)
+        return self
+
+    def _record(self, module, inputs, output) -> None:
+        self.chunks.append(inputs[0].data[:, list(self.UNITS)])
+
+    def __exit__(self, *exc_info) -> None:
+        self.handle.remove()
+
+    def percentiles(self) -> dict[int, list[float]]:
+        """unit -> [15th, 50th, 85th percentile] of its input over everything recorded."""
+        xp = backend.array_module(self.chunks[0])
+        values = xp.concatenate(self.chunks)
+        table = xp.percentile(values, list(self.PERCENTILES), axis=0).tolist()
+        return {unit: [row[i] for row in table] for i, unit in enumerate(self.UNITS)}
+
+
 class Run:
     """One variant (bn or plain): model, optimizer, data, and the loop that trains it."""
 
-    def __init__(self, args, variant: str, data, out: Path, log: report.MetricsLog):
-        self.args, self.variant, self.log = args, variant, log
+    def __init__(self, args, variant: str, data, out: Path, logs: dict[str, report.CsvLog]):
+        self.args, self.variant, self.logs = args, variant, logs
         train_x, train_y, self.test_x, self.test_y = data
         minigrad.manual_seed(args.seed)  # same init and data order for both variants
         input_shape, classes = tuple(train_x.shape[1:]), int(train_y.max()) + 1
@@ -195,6 +237,7 @@ class Run:
         self.scheduler = make_scheduler(args, self.optimizer, self.total_steps)
         self.progress = Progress()
         self.checkpoint = out / f"{variant}.ckpt.npz"
+        self.tracker = InputTracker(self.model) if args.track_inputs else None
 
     # checkpoints -------------------------------------------------------------------------
     def save(self) -> None:
@@ -289,43 +332,36 @@ class Run:
         seconds = self.progress.seconds + elapsed
         lr = self.optimizer.param_groups[0]["lr"]
         if meter.count:
-            self.log.write(
-                self.variant,
-                self.progress.step,
-                self.progress.epoch,
-                "train",
-                *meter.read(),
-                lr,
-                seconds,
-            )
+            self.record("train", *meter.read(), lr, seconds)
             meter.reset()
         evaluation_started = time.perf_counter()
-        loss, accuracy = self.evaluate()
-        self.log.write(
-            self.variant,
-            self.progress.step,
-            self.progress.epoch,
-            "test",
-            loss,
-            accuracy,
-            lr,
-            seconds,
-        )
+        self.record("test", *self.evaluate(), lr, seconds)
         self.progress.evaluated_at = self.progress.step
         self.started += time.perf_counter() - evaluation_started  # evaluation is not training
         self.model.train()
 
+    def record(self, split: str, loss: float, accuracy: float, lr: float, seconds: float) -> None:
+        progress = self.progress
+        self.logs["metrics"].write(
+            self.variant, progress.step, progress.epoch, split, loss, accuracy, lr, seconds
+        )
+
     @minigrad.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        """Mean cross-entropy and accuracy on the test set, in eval mode."""
+        """Mean cross-entropy and accuracy on the test set, in eval mode (and, when tracking,
+        the percentiles of the tracked units' inputs)."""
         self.model.eval()
         total_loss = correct = 0.0
-        for start in range(0, len(self.test_y), EVAL_BATCH):
-            images = self.test_x[start : start + EVAL_BATCH]
-            labels = self.test_y[start : start + EVAL_BATCH]
-            logits = self.model(images)
-            total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
-            correct += (logits.argmax(dim=1) == labels).sum().item()
+        with self.tracker or contextlib.nullcontext():
+            for start in range(0, len(self.test_y), EVAL_BATCH):
+                images = self.test_x[start : start + EVAL_BATCH]
+                labels = self.test_y[start : start + EVAL_BATCH]
+                logits = self.model(images)
+                total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
+                correct += (logits.argmax(dim=1) == labels).sum().item()
+        if self.tracker:
+            for unit, percentiles in self.tracker.percentiles().items():
+                self.logs["inputs"].write(self.variant, self.progress.step, unit, *percentiles)
         return total_loss / len(self.test_y), correct / len(self.test_y)
 
     def timing(self) -> dict:
@@ -404,8 +440,11 @@ def main(argv: list[str] | None = None) -> int:
     except datasets.DatasetNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    log = report.MetricsLog(out / "metrics.csv", append=bool(args.resume))
-    runs = [Run(args, variant, data, out, log) for variant in VARIANTS[args.bn]]
+    append = bool(args.resume)
+    logs = {"metrics": report.CsvLog(out / "metrics.csv", report.COLUMNS, append)}
+    if args.track_inputs:
+        logs["inputs"] = report.CsvLog(out / "inputs.csv", report.INPUT_COLUMNS, append)
+    runs = [Run(args, variant, data, out, logs) for variant in VARIANTS[args.bn]]
     with GracefulInterrupt() as stop:
         for run in runs:
             if args.resume:
@@ -422,12 +461,18 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 130
-    log.close()
-    rows = report.read_metrics(out / "metrics.csv")
+    for log in logs.values():
+        log.close()
+    rows = report.read_csv(out / "metrics.csv")
     summary = report.summarize(rows, {run.variant: run.timing() for run in runs})
+    if args.track_inputs:
+        input_rows = report.read_csv(out / "inputs.csv")
+        for variant, drift in report.input_drift(input_rows).items():
+            summary[variant]["input_drift"] = drift
+        report.plot_inputs(input_rows, out / "inputs.png")
     report.write_json(out / "summary.json", summary)
     if not report.plot_curves(rows, out / "curves.png"):
-        print("(matplotlib is not installed: no curves.png; pip install matplotlib)")
+        print("(matplotlib is not installed: no curves.png or inputs.png; pip install matplotlib)")
     print(report.comparison_table(summary))
     print(f"outputs in {out}/")
     return 0

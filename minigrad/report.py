@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 TARGETS = (0.90, 0.95, 0.97, 0.98)
 COLUMNS = ("variant", "step", "epoch", "split", "loss", "accuracy", "lr", "seconds")
+INPUT_COLUMNS = ("variant", "step", "unit", "p15", "p50", "p85")
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -35,55 +36,43 @@ def write_json(path: Path, value: Any) -> None:
     write_atomic(path, json.dumps(value, indent=2, default=str) + "\n")
 
 
-class MetricsLog:
+class CsvLog:
     """Appends one CSV row per measurement and flushes it, so an interrupted run keeps its log."""
 
-    def __init__(self, path: Path, append: bool = False) -> None:
+    def __init__(self, path: Path, columns: tuple[str, ...], append: bool = False) -> None:
         self.path = Path(path)
         fresh = not (append and self.path.exists())
         self.stream = open(self.path, "w" if fresh else "a", newline="")  # noqa: SIM115
         self.writer = csv.writer(self.stream)
         if fresh:
-            self.writer.writerow(COLUMNS)
+            self.writer.writerow(columns)
             self.stream.flush()
 
-    def write(
-        self,
-        variant: str,
-        step: int,
-        epoch: int,
-        split: str,
-        loss: float,
-        accuracy: float,
-        lr: float,
-        seconds: float,
-    ) -> None:
-        self.writer.writerow(
-            (
-                variant,
-                step,
-                epoch,
-                split,
-                f"{loss:.6f}",
-                f"{accuracy:.6f}",
-                f"{lr:.6g}",
-                f"{seconds:.3f}",
-            )
-        )
+    def write(self, *values: Any) -> None:
+        self.writer.writerow(f"{v:.6g}" if isinstance(v, float) else v for v in values)
         self.stream.flush()
 
     def close(self) -> None:
         self.stream.close()
 
 
-def read_metrics(path: Path) -> list[dict]:
+def read_csv(path: Path) -> list[dict]:
+    """The rows of a CsvLog, with the numbers parsed (ints stay ints)."""
     with open(path, newline="") as stream:
         rows = list(csv.DictReader(stream))
     for row in rows:
-        row["step"], row["epoch"] = int(row["step"]), int(row["epoch"])
-        for key in ("loss", "accuracy", "lr", "seconds"):
-            row[key] = float(row[key])
+        for key, value in row.items():
+            row[key] = _number_or_text(value)
     return rows
+
+
+def _number_or_text(value: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 class RunningMeter:
@@ -145,6 +134,23 @@ def summarize(rows: list[dict], timings: dict[str, dict]) -> dict:
     return summary
 
 
+def input_drift(rows: list[dict]) -> dict[str, dict]:
+    """Per variant and tracked unit: the median input at the first and last evaluation, how far
+    the median moved over the run (max - min), and the 15-85 percentile spread at the end."""
+    drift: dict[str, dict] = {}
+    for variant in _variants(rows):
+        for unit in dict.fromkeys(row["unit"] for row in rows):
+            mine = [row for row in rows if row["variant"] == variant and row["unit"] == unit]
+            medians = [row["p50"] for row in mine]
+            drift.setdefault(variant, {})[str(unit)] = {
+                "median_first": medians[0],
+                "median_last": medians[-1],
+                "median_range": max(medians) - min(medians),
+                "spread_last": mine[-1]["p85"] - mine[-1]["p15"],
+            }
+    return drift
+
+
 def comparison_table(summary: dict) -> str:
     """For each accuracy target, the steps each variant needed and the ratio plain / bn."""
     variants = list(summary)
@@ -176,21 +182,45 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def plot_curves(rows: list[dict], path: Path) -> bool:
-    """curves.png: test accuracy and training loss against steps, every variant on the same
-    axes. Returns False (and draws nothing) when matplotlib is not installed."""
+VARIANT_LABELS = {"bn": "with batch norm", "plain": "without batch norm"}
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot with a file-only back end, or None when matplotlib is not installed."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def _save_figure(plt: Any, figure: Any, path: Path) -> None:
+    figure.tight_layout()
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    figure.savefig(temp, dpi=120)
+    plt.close(figure)
+    os.replace(temp, path)
+
+
+def _variants(rows: list[dict]) -> list[str]:
+    return list(dict.fromkeys(row["variant"] for row in rows))
+
+
+def plot_curves(rows: list[dict], path: Path) -> bool:
+    """curves.png: test accuracy and training loss against steps, every variant on the same
+    axes. Returns False (and draws nothing) when matplotlib is not installed."""
+    plt = _pyplot()
+    if plt is None:
         return False
     figure, (accuracy_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4))
-    for variant in dict.fromkeys(row["variant"] for row in rows):
+    for variant in _variants(rows):
         tests = [row for row in rows if row["variant"] == variant and row["split"] == "test"]
         trains = [row for row in rows if row["variant"] == variant and row["split"] == "train"]
-        label = {"bn": "with batch norm", "plain": "without batch norm"}.get(variant, variant)
+        label = VARIANT_LABELS.get(variant, variant)
         accuracy_axes.plot([r["step"] for r in tests], [r["accuracy"] for r in tests], label=label)
         loss_axes.plot([r["step"] for r in trains], [r["loss"] for r in trains], label=label)
     accuracy_axes.set(xlabel="training step", ylabel="test accuracy", title="Test accuracy")
@@ -200,10 +230,35 @@ def plot_curves(rows: list[dict], path: Path) -> bool:
     for axes in (accuracy_axes, loss_axes):
         axes.grid(alpha=0.3)
         axes.legend()
-    figure.tight_layout()
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temp, dpi=120)
-    plt.close(figure)
-    os.replace(temp, path)
+    _save_figure(plt, figure, path)
+    return True
+
+
+def plot_inputs(rows: list[dict], path: Path) -> bool:
+    """inputs.png: the 15th, 50th and 85th percentiles of one sigmoid unit's input over the
+    test set against steps, one panel per variant (the batch-norm paper's Figure 1(b, c))."""
+    plt = _pyplot()
+    if plt is None or not rows:
+        return False
+    unit = rows[0]["unit"]
+    variants = _variants(rows)
+    figure, panels = plt.subplots(
+        1, len(variants), figsize=(5.5 * len(variants), 4), sharey=True, squeeze=False
+    )
+    for axes, variant in zip(panels[0], variants):
+        mine = [row for row in rows if row["variant"] == variant and row["unit"] == unit]
+        steps = [row["step"] for row in mine]
+        for key, style in (("p85", "--"), ("p50", "-"), ("p15", "--")):
+            axes.plot(
+                steps,
+                [row[key] for row in mine],
+                style,
+                color="tab:blue",
+                label=f"{key[1:]}th percentile",
+            )
+        axes.set(xlabel="training step", title=VARIANT_LABELS.get(variant, variant))
+        axes.grid(alpha=0.3)
+    panels[0][0].set_ylabel(f"input to sigmoid unit {unit} (last hidden layer)")
+    panels[0][0].legend()
+    _save_figure(plt, figure, path)
     return True

@@ -107,6 +107,12 @@ def test_tiny_run_writes_every_output(tiny_mnist, tmp_path, capsys):
         assert 0 <= summary[variant]["final_test_accuracy"] <= 1
     table = capsys.readouterr().out
     assert ">= 90%" in table and "plain/bn" in table
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "no curves.png" in table
+    else:
+        assert {"curves.png", "inputs.png"} <= names
 
 
 def test_resume_after_ctrl_c_continues_exactly(tiny_mnist, tmp_path, monkeypatch):
@@ -153,3 +159,55 @@ def test_bn_paper_net_learns_real_mnist(tmp_path):
     )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["bn"]["final_test_accuracy"] > 0.85
+
+
+def hidden_inputs_by_hand(state: dict, images: np.ndarray, bn: bool) -> np.ndarray:
+    """The input of the last hidden sigmoid layer of the bnpaper net, in NumPy from a state dict."""
+    linears = [1, 4, 7] if bn else [1, 3, 5]
+    hidden = images.reshape(len(images), -1).astype(np.float64)
+    for position, index in enumerate(linears):
+        pre = hidden @ state[f"{index}.weight"].T
+        if bn:
+            norm = f"{index + 1}."
+            inv_std = 1 / np.sqrt(state[norm + "running_var"] + 1e-5)
+            pre = (pre - state[norm + "running_mean"]) * inv_std * state[norm + "weight"]
+            pre = pre + state[norm + "bias"]
+        else:
+            pre = pre + state[f"{index}.bias"]
+        if position == len(linears) - 1:
+            return pre
+        hidden = 1 / (1 + np.exp(-pre))
+
+
+def test_tracked_input_percentiles_equal_numpy_by_hand(tiny_mnist, tmp_path):
+    import datasets
+    import minigrad
+
+    out = tmp_path / "track"
+    assert train.main(run_args(tiny_mnist, out)) == 0  # bnpaper tracks inputs by default
+    assert (out / "inputs.csv").exists()
+    rows = list(csv.DictReader(open(out / "inputs.csv")))
+    images, _ = datasets.load("mnist", "test", root=tiny_mnist)
+    for variant in ("bn", "plain"):
+        state = minigrad.load(out / f"{variant}.ckpt.npz")["model"]
+        inputs = hidden_inputs_by_hand(state, images, bn=variant == "bn")
+        last = [r for r in rows if r["variant"] == variant and r["step"] == "30"]
+        assert [int(r["unit"]) for r in last] == list(train.InputTracker.UNITS)
+        for row in last:
+            expected = np.percentile(inputs[:, int(row["unit"])], [15, 50, 85])
+            actual = [float(row["p15"]), float(row["p50"]), float(row["p85"])]
+            np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["bn"]["input_drift"]["0"]) == {
+        "median_first",
+        "median_last",
+        "median_range",
+        "spread_last",
+    }
+
+
+def test_track_inputs_needs_an_activation_module():
+    from minigrad import nn
+
+    with pytest.raises(ValueError, match="needs a model with a Sigmoid"):
+        train.InputTracker(nn.Sequential(nn.Linear(2, 2)))
