@@ -1,0 +1,55 @@
+"""Pooling layers over (N, C, H, W) inputs: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d."""
+
+from __future__ import annotations
+
+from minigrad.nn.module import Module
+from minigrad.ops.conv import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from minigrad.tensor import Tensor
+
+
+class _Pool2d(Module):
+    """What the windowed pools share: kernel_size, stride (kernel_size when None), padding."""
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """The maximum of each kernel_size window (stride defaults to kernel_size, -inf padding)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool2d):
+    """The mean of each kernel_size window (stride defaults to kernel_size; the zero padding
+    counts in the mean, count_include_pad=True)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AdaptiveAvgPool2d(Module):
+    """Mean pooling to a fixed output_size (1 for the global average); see
+    minigrad.ops.conv.adaptive_avg_pool2d for the sizes it supports."""
+
+    def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
