@@ -5,35 +5,20 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
+
+from minigrad import fileio
 
 TARGETS = (0.90, 0.95, 0.97, 0.98)
 COLUMNS = ("variant", "step", "epoch", "split", "loss", "accuracy", "lr", "seconds")
 INPUT_COLUMNS = ("variant", "step", "unit", "p15", "p50", "p85")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write a text file so that a crash leaves either the old file or the new one, never half."""
-    path = Path(path)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, value: Any) -> None:
-    write_atomic(path, json.dumps(value, indent=2, default=str) + "\n")
+    fileio.write_text(path, json.dumps(value, indent=2, default=str) + "\n")
 
 
 class CsvLog:
@@ -199,11 +184,9 @@ def _pyplot() -> Any:
 
 def _save_figure(plt: Any, figure: Any, path: Path) -> None:
     figure.tight_layout()
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    figure.savefig(temp, dpi=120)
+    with fileio.atomic_path(path) as temp:
+        figure.savefig(temp, dpi=120)
     plt.close(figure)
-    os.replace(temp, path)
 
 
 def _variants(rows: list[dict]) -> list[str]:

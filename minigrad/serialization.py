@@ -8,16 +8,15 @@ Python scalars and strings, and which member each array is). Loading uses allow_
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
 import numpy
 
 from minigrad import backend
+from minigrad.fileio import atomic_path
 from minigrad.tensor import Tensor
 
 FORMAT_NAME = "minigrad-checkpoint"
@@ -103,35 +102,8 @@ def _store(array: Any, path: str, arrays: dict) -> str:
 
 
 def _write_atomically(path: str, arrays: dict) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    # os.open with mode 0o666 lets the umask decide the permissions, as open() would.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            numpy.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    with atomic_path(path) as temporary, open(temporary, "xb") as file:
+        numpy.savez(file, **arrays)
 
 
 # --- load ---------------------------------------------------------------------------------

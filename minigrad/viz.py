@@ -10,14 +10,13 @@ import argparse
 import os
 import shutil
 import subprocess
-import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import minigrad
-from minigrad import nn
+from minigrad import fileio, nn
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -191,7 +190,7 @@ def render(dot_text: str, path: str | os.PathLike) -> Path:
             f"got {str(path)!r}"
         )
     dot_path = path.with_suffix(".dot")
-    _write_atomically(dot_path, lambda temp: temp.write_text(dot_text))
+    fileio.write_text(dot_path, dot_text)
     if fmt == "dot":
         return dot_path
     program = shutil.which("dot")
@@ -203,7 +202,8 @@ def render(dot_text: str, path: str | os.PathLike) -> Path:
             stacklevel=2,
         )
         return dot_path
-    _write_atomically(path, lambda temp: _run_dot(program, dot_path, temp, fmt))
+    with fileio.atomic_path(path) as temp:
+        _run_dot(program, dot_path, temp, fmt)
     return path
 
 
@@ -220,18 +220,6 @@ def _run_dot(program: str, dot_path: Path, target: Path, fmt: str) -> None:
             f"render: `dot -T{fmt} {dot_path}` failed (exit {result.returncode}): "
             f"{result.stderr.strip()}"
         )
-
-
-def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Let `write` fill a temporary file beside `path`, then move it over `path` in one step:
-    a crash leaves the old file or the new one, never half of one. Unlike mkstemp's files it
-    gets the usual permissions (umask)."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        write(temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 # --- the command line: the article's examples ---------------------------------------------
