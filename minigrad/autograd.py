@@ -9,6 +9,7 @@ order, iteratively, and frees each node's saved arrays as soon as it has been us
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from minigrad import backend
@@ -78,8 +79,10 @@ class Function:
 
     @property
     def name(self) -> str:
-        """The op's name as shown in graphs and errors, e.g. "mul"."""
-        return type(self).__name__.lower()
+        """The op's name as shown in graphs and errors: the class name in snake case
+        ("BatchNorm" -> "batch_norm", "MaxPool2d" -> "max_pool2d"). An op whose class name
+        does not convert well sets a class attribute instead (ReLU: ``name = "relu"``)."""
+        return _snake_case(type(self).__name__)
 
     def release(self) -> None:
         """Drop everything saved for backward (the node can no longer be differentiated)."""
@@ -89,10 +92,14 @@ class Function:
     released = False
 
 
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
 def _raise_device_mismatch(op: type, inputs: tuple) -> None:
     devices = [value.device for value in inputs if isinstance(value, Tensor)]
     raise RuntimeError(
-        f"{op.__name__.lower()}: expected all tensors on the same device, got {devices}; "
+        f"{_snake_case(op.__name__)}: expected all tensors on the same device, got {devices}; "
         "move them with .to(device) first"
     )
 

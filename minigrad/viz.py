@@ -53,7 +53,7 @@ def to_dot(
 ) -> str:
     """Graphviz DOT text of the autograd graph that produced `tensor`.
 
-    Ops are ellipses labelled with their name (``ctx.name``: mul, mean, linear, batchnorm);
+    Ops are ellipses labelled with their name (``ctx.name``: mul, mean, linear, batch_norm);
     tensors are boxes with their shape and dtype, and Python constants passed to an op (an
     eps, the 1 of 1 / x) are small text nodes. `params` names tensors: a Module (its
     ``named_parameters()``, e.g. ``1.weight``) or a dict name -> Tensor (any tensor of the

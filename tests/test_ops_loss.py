@@ -53,7 +53,7 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
 def test_cross_entropy_is_one_graph_node():
     logits, target = _example(requires_grad=True)
     loss = F.cross_entropy(logits, target)
-    assert loss.grad_fn.name == "crossentropy" and loss.grad_fn.inputs[0] is logits
+    assert loss.grad_fn.name == "cross_entropy" and loss.grad_fn.inputs[0] is logits
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

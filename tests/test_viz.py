@@ -91,12 +91,12 @@ def test_to_dot_of_a_leaf_is_one_tensor_node():
 def test_to_dot_two_layer_module_names_parameters_and_links_each_layer():
     model, loss = two_layer_net()
     dot = viz.to_dot(loss, model)
-    assert ops(dot) == ["linear", "batchnorm", "sigmoid", "linear", "crossentropy"]
+    assert ops(dot) == ["linear", "batch_norm", "sigmoid", "linear", "cross_entropy"]
     names = labels(dot)
     assert ["0.weight", "(5, 3) float32"] in names.values()
     assert ["3.bias", "(2,) float32"] in names.values()
     first, second = op_ids(dot, "linear")
-    (norm,), (loss_op,) = op_ids(dot, "batchnorm"), op_ids(dot, "crossentropy")
+    (norm,), (loss_op,) = op_ids(dot, "batch_norm"), op_ids(dot, "cross_entropy")
     feeding = inputs_of(dot)
     assert feeding[first] == ["(4, 3) float32", "0.weight", "0.bias"]
     assert feeding[norm] == ["(4, 5) float32", "1.weight", "1.bias"]
@@ -150,12 +150,12 @@ def test_batch_norm_graph_version_records_the_articles_primitive_steps_in_order(
     assert feeding[square] == ["(4, 3) float32", "(4, 3) float32"]  # (x - mean) squared
     assert feeding[add_eps] == ["(1, 3) float32", "1e-05"]
     assert feeding[op_ids(dot, "div")[0]] == ["1", "(1, 3) float32"]  # the reciprocal
-    assert "batchnorm" not in ops(dot)
+    assert "batch_norm" not in ops(dot)
 
 
 def test_batch_norm_fused_is_exactly_one_batchnorm_op():
     dot = batch_norm_dot("fused")
-    assert ops(dot) == ["batchnorm"]
+    assert ops(dot) == ["batch_norm"]
     assert list(inputs_of(dot).values()) == [["x", "gamma", "beta"]]
 
 

@@ -233,6 +233,8 @@ class Sigmoid(Function):
 class ReLU(Function):
     """y = max(x, 0);  dx = dy where x > 0, else 0."""
 
+    name = "relu"
+
     @staticmethod
     def forward(ctx, x):
         out = backend.array_module(x).maximum(x, 0)

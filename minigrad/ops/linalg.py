@@ -12,6 +12,8 @@ class MatMul(Function):
 
     A 1-d a is treated as a row (1, k) and a 1-d b as a column (k, 1), then squeezed away."""
 
+    name = "matmul"
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
