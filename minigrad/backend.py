@@ -144,6 +144,14 @@ def to_numpy(array: Any) -> numpy.ndarray:
     return array.get()
 
 
+def synchronize(device: str) -> None:
+    """Wait until every kernel queued on `device` has finished (a no-op on the CPU); for timing."""
+    if device != "cpu":
+        cupy = get_cupy()
+        with cupy.cuda.Device(int(device[5:])):
+            cupy.cuda.get_current_stream().synchronize()
+
+
 def scatter_add(target: Any, index: Any, values: Any) -> None:
     """target[index] += values, accumulating where `index` repeats positions."""
     if isinstance(target, numpy.ndarray):
