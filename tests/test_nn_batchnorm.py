@@ -26,6 +26,7 @@ def _batches(shape, count=3, seed=0):
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_running_stats_after_three_steps_match_numpy(layer, shape, axes, momentum):
     bn = layer(4, momentum=momentum)
+    arrays = (bn.running_mean.data, bn.running_var.data, bn.num_batches_tracked.data)
     expected_mean, expected_var = np.zeros(4), np.ones(4)
     m = np.prod([shape[axis] for axis in axes])
     for step, batch in enumerate(_batches(shape), start=1):
@@ -40,6 +41,8 @@ def test_running_stats_after_three_steps_match_numpy(layer, shape, axes, momentu
     assert bn.num_batches_tracked.dtype == mg.int64
     assert bn.num_batches_tracked.shape == ()
     assert bn.num_batches_tracked.item() == 3
+    buffers = (bn.running_mean.data, bn.running_var.data, bn.num_batches_tracked.data)
+    assert all(now is before for now, before in zip(buffers, arrays))  # updated in place
 
 
 def test_momentum_none_is_the_plain_average_of_the_batch_statistics():
