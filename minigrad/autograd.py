@@ -71,6 +71,8 @@ class Function:
                 arrays.append(value)
                 needs_grad.append(False)
         ctx.needs_input_grad = tuple(needs_grad)
+        if params and any(isinstance(value, Tensor) for value in params.values()):
+            _raise_tensor_keyword(cls, params)
         output = backend.ensure_array(cls.forward(ctx, *arrays, **params))
         if _grad_enabled and any(needs_grad):
             ctx.inputs = inputs
@@ -94,6 +96,15 @@ class Function:
 
 def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _raise_tensor_keyword(op: type, params: dict) -> None:
+    names = [name for name, value in params.items() if isinstance(value, Tensor)]
+    raise TypeError(
+        f"{_snake_case(op.__name__)}.apply: Tensor passed as keyword argument {names}; keyword "
+        "arguments are non-differentiable parameters. Pass Tensors positionally (they then get "
+        "gradients and device checks), or pass tensor.data for a constant array."
+    )
 
 
 def _raise_device_mismatch(op: type, inputs: tuple) -> None:

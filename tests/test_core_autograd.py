@@ -223,3 +223,19 @@ def test_backward_tells_the_node_whether_its_saved_arrays_outlive_it():
     y.backward()
     assert _RecordsRetainGraph.seen == [True, False]
     np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0])
+
+
+def test_tensor_passed_as_keyword_is_refused():
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, x, factor=None):
+            return x * factor
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    x = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"keyword argument \['factor'\].*positionally"):
+        Scale.apply(x, factor=mg.tensor([2.0]))
+    assert Scale.apply(x, factor=2.0).item() == 2.0

@@ -10,15 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import test_train
 from conftest import DEVICES
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import minigrad  # noqa: E402
-import models  # noqa: E402
-import train  # noqa: E402
-
-tiny_mnist = test_train.tiny_mnist  # the fake MNIST fixture, shared
+import minigrad
+import models
+import train
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
 TRAINING_CALL = "train.main("

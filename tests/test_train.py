@@ -5,37 +5,12 @@ import csv
 import json
 import os
 import signal
-import struct
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import train  # noqa: E402
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    magic = 0x0803 if array.ndim == 3 else 0x0801
-    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-@pytest.fixture
-def tiny_mnist(tmp_path) -> Path:
-    """A learnable fake MNIST: each class lights up its own band of rows."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "data" / "mnist"
-    folder.mkdir(parents=True)
-    for prefix, count in (("train", 600), ("t10k", 200)):
-        labels = rng.integers(0, 10, count)
-        images = rng.integers(0, 60, (count, 28, 28))
-        for index, label in enumerate(labels):
-            images[index, 2 * label + 3 : 2 * label + 6] = 255
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
-    return tmp_path / "data"
+import train
 
 
 def run_args(data: Path, out: Path, *extra: str) -> list[str]:
