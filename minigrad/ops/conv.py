@@ -1,7 +1,8 @@
 """Convolution and pooling on (N, C, H, W) tensors: conv2d by im2col, max and average pooling.
 
-Each op is one fused Function whose loops run over the kh*kw kernel offsets only (one strided
-slice of the whole batch per offset, never a loop over pixels), so NumPy and CuPy share the code.
+Each op is one fused Function on raw arrays. Its loops run over the kh*kw kernel offsets only
+(one strided slice of the whole batch per offset, never over pixels or the batch), so NumPy and
+CuPy share the code.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def _im2col(x: Any, kernel: Pair, stride: Pair, pads: Pads) -> Any:
     windows = xp.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))
     windows = windows[:, :: stride[0], :: stride[1]]  # (N, out_h, out_w, C, kh, kw)
     cols = xp.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
-    return cols.reshape(-1, cols[0, 0, 0].size)
+    return cols.reshape(-1, kernel[0] * kernel[1] * x.shape[1])
 
 
 def _conv2d_input_grad(grad_rows: Any, weight: Any, x_shape: tuple, stride: Pair, pads: Pads):
