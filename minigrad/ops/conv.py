@@ -176,10 +176,28 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         (argmax,) = ctx.saved_tensors
         x_shape, kernel, stride, pads = ctx.geometry
+        xp = backend.array_module(grad)
+        windows = enumerate(_windows(kernel, grad.shape[2:], stride))
+        if _tiles_exactly(x_shape, kernel, stride, pads):
+            # every input position lies in exactly one window: write each offset's share
+            # straight into its strided slice, with no zero fill and no read-modify-write
+            grad_x = xp.empty(x_shape, dtype=grad.dtype)
+            for index, (_, _, rows, columns) in windows:
+                xp.multiply(grad, argmax == index, out=grad_x[:, :, rows, columns])
+            return grad_x
         grad_padded = _zeros_padded(grad, x_shape, pads)
-        for index, (_, _, rows, columns) in enumerate(_windows(kernel, grad.shape[2:], stride)):
+        for index, (_, _, rows, columns) in windows:
             grad_padded[:, :, rows, columns] += grad * (argmax == index)
         return _unpad(grad_padded, pads)
+
+
+def _tiles_exactly(x_shape: tuple, kernel: Pair, stride: Pair, pads: Pads) -> bool:
+    """True when the windows cover the unpadded input without overlap or gaps (e.g. 2x2 pooling
+    with stride 2 on an even-sized input)."""
+    no_padding = pads == ((0, 0), (0, 0))
+    return no_padding and all(
+        k == s and size % k == 0 for size, k, s in zip(x_shape[2:], kernel, stride)
+    )
 
 
 class AvgPool2d(Function):

@@ -126,6 +126,8 @@ class _Spreader:
         self.row_shape = param_shape[:1] + view_shape[1:]
 
     def __call__(self, values: Any) -> Any:
+        if values.shape == self.row_shape:  # (N, C): nothing to repeat
+            return values
         xp = backend.array_module(values)
         return xp.ascontiguousarray(xp.broadcast_to(values, self.row_shape))
 
