@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for init and data order")
     parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for matrix products (default: the model's; 1 for the "
+        "small MLPs, whose products are too small to share)",
+    )
+    parser.add_argument(
         "--data-dir", help="data cache (default: $MINIGRAD_DATA or ~/.cache/minigrad)"
     )
     parser.add_argument("--out", help="output directory (default: runs/<timestamp>)")
@@ -100,13 +106,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.resume:
         args = _resumed_args(parser, args)
     spec = models.REGISTRY[args.model]
-    for name in ("batch_size", "lr", "optimizer", "momentum"):
+    for name in ("batch_size", "lr", "optimizer", "momentum", "threads"):
         if getattr(args, name) is None:
             setattr(args, name, spec.defaults.get(name, {"momentum": 0.0}.get(name)))
     if args.epochs is None and args.steps is None:
         args.steps = spec.defaults.get("steps")
         args.epochs = None if args.steps else spec.defaults.get("epochs", 1)
-    _check_positive(parser, args, ("epochs", "steps", "batch_size", "eval_every"))
+    _check_positive(parser, args, ("epochs", "steps", "batch_size", "eval_every", "threads"))
     if not args.lr > 0:
         parser.error(f"--lr must be > 0, got {args.lr}")
     if not 0 <= args.momentum < 1:
@@ -431,6 +437,8 @@ def load_data(args):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        minigrad.set_num_threads(args.threads)
     out = Path(args.out or time.strftime("runs/%Y%m%d-%H%M%S"))
     out.mkdir(parents=True, exist_ok=True)
     if not args.resume:

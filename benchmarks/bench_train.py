@@ -11,6 +11,7 @@ Run: python -m benchmarks.bench_train [--repeats 7] [--block 50]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -37,6 +38,8 @@ def mnist_or_random(count: int = 60_000) -> tuple[np.ndarray, np.ndarray]:
 
 
 def minigrad_stepper(name: str, bn: bool, batch: int, lr: float, images, labels):
+    """A training step as train.py runs it (the model's BLAS thread count included)."""
+    minigrad.set_num_threads(models.REGISTRY[name].defaults.get("threads") or os.cpu_count())
     minigrad.manual_seed(0)
     model = models.build(name, (1, 28, 28), 10, bn=bn)
     optimizer = minigrad.optim.SGD(model.parameters(), lr=lr)
@@ -143,6 +146,7 @@ def main() -> None:
                 time_block(step, 5)  # warm-up
             for _ in range(args.repeats):
                 for key, step in competitors.items():
+                    time.sleep(0.3)  # let the other library's idle BLAS threads stop spinning
                     samples[key].append(time_block(step, args.block))
             epoch = {key: statistics.median(v) * steps_per_epoch for key, v in samples.items()}
             ratio = f"{epoch['minigrad'] / epoch['torch']:.2f}x" if "torch" in epoch else "-"

@@ -8,9 +8,11 @@ from minigrad.backend import (
     float16,
     float32,
     float64,
+    get_num_threads,
     int32,
     int64,
     manual_seed,
+    set_num_threads,
     uint8,
 )
 from minigrad.gradcheck import GradcheckError, gradcheck
@@ -80,6 +82,8 @@ __all__ = [
     "log",
     "log_softmax",
     "manual_seed",
+    "set_num_threads",
+    "get_num_threads",
     "matmul",
     "max",
     "maximum",

@@ -54,6 +54,7 @@ class MLP(nn.Sequential):
     batch_size=60,
     steps=10_000,
     optimizer="sgd",
+    threads=1,
 )
 def bn_paper_net(input_shape: tuple, num_classes: int, bn: bool) -> MLP:
     """The paper's MNIST network: three sigmoid layers of 100 units; weights drawn from
@@ -69,6 +70,7 @@ def bn_paper_net(input_shape: tuple, num_classes: int, bn: bool) -> MLP:
     epochs=5,
     optimizer="sgd",
     momentum=0.9,
+    threads=1,
 )
 def general_mlp(input_shape: tuple, num_classes: int, bn: bool) -> MLP:
     return MLP(math.prod(input_shape), [512, 256], num_classes, "relu", bn)

@@ -72,3 +72,16 @@ def test_scatter_add_accumulates_repeats():
     target = mg.zeros(3).data
     backend.scatter_add(target, mg.tensor([0, 0, 2]).data, mg.tensor([1.0, 2.0, 5.0]).data)
     assert target.tolist() == [3.0, 0.0, 5.0]
+
+
+def test_set_num_threads_round_trip():
+    before = mg.get_num_threads()
+    if before is None:
+        pytest.skip("NumPy here does not use OpenBLAS")
+    try:
+        assert mg.set_num_threads(1) and mg.get_num_threads() == 1
+    finally:
+        mg.set_num_threads(before)
+    assert mg.get_num_threads() == before
+    with pytest.raises(ValueError, match="at least 1 thread, got 0"):
+        mg.set_num_threads(0)

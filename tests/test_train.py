@@ -35,6 +35,7 @@ def run_args(data: Path, out: Path, *extra: str) -> list[str]:
         (["--lr", "-1"], "--lr must be > 0"),
         (["--steps", "0"], "--steps must be a positive integer"),
         (["--batch-size", "-5"], "--batch-size must be a positive integer"),
+        (["--threads", "0"], "--threads must be a positive integer"),
         (["--epochs", "1", "--steps", "5"], "not both"),
         (["--momentum", "1.5"], "--momentum must be in"),
         (["--dataset", "imagenet"], "invalid choice"),
