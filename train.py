@@ -439,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads:
         minigrad.set_num_threads(args.threads)
+    backend.retain_freed_host_memory()  # reuse freed arrays' pages: no page faults per step
     out = Path(args.out or time.strftime("runs/%Y%m%d-%H%M%S"))
     out.mkdir(parents=True, exist_ok=True)
     if not args.resume:

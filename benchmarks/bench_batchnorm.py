@@ -76,6 +76,7 @@ def torch_step(torch, shape: tuple):
 
 
 def main() -> None:
+    mg.backend.retain_freed_host_memory()  # as train.py runs
     torch = try_import_torch()
     rows = []
     for shape in SHAPES:

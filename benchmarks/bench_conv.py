@@ -122,6 +122,7 @@ def profile(step, calls: int = 20) -> None:
 
 
 def main() -> None:
+    mg.backend.retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="blocks of 3 calls per competitor")
     parser.add_argument("--profile", action="store_true")

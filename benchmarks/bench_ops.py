@@ -50,6 +50,7 @@ def matmul_case():
 
 
 def main() -> None:
+    mg.backend.retain_freed_host_memory()  # as train.py runs
     cases = {
         "mul+add+tanh+sum (1,)": elementwise_case((1,)),
         "mul+add+tanh+sum (60, 100)": elementwise_case((60, 100)),

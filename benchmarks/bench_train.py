@@ -123,6 +123,7 @@ def time_block(step, count: int) -> float:
 
 
 def main() -> None:
+    minigrad.backend.retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--block", type=int, default=50, help="steps per timed block")

@@ -132,6 +132,7 @@ def timing_table(images, labels, repeats: int) -> None:
 
 
 def main() -> int:
+    minigrad.backend.retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="steps for the CPU/GPU curves")
     parser.add_argument("--repeats", type=int, default=9)

@@ -85,3 +85,10 @@ def test_set_num_threads_round_trip():
     assert mg.get_num_threads() == before
     with pytest.raises(ValueError, match="at least 1 thread, got 0"):
         mg.set_num_threads(0)
+
+
+def test_retain_freed_host_memory_reports_whether_it_applied():
+    import platform
+
+    applied = backend.retain_freed_host_memory()
+    assert applied == (platform.libc_ver()[0] == "glibc")
