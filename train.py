@@ -39,10 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Train the same network with and without batch normalization and report "
         "how many steps each needs to reach given test accuracies.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     model_help = "; ".join(f"{spec.name}: {spec.help}" for spec in models.REGISTRY.values())
-    parser.add_argument("--dataset", choices=datasets.NAMES, default="mnist", help="data set")
+    parser.add_argument(
+        "--dataset", choices=datasets.NAMES, default="mnist", help="data set (default: %(default)s)"
+    )
     parser.add_argument(
         "--model",
         choices=sorted(models.REGISTRY),
@@ -53,30 +54,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--bn",
         choices=VARIANTS,
         default="both",
-        help="train with batch norm (on), without (off), or both for comparison",
+        help="train with batch norm (on), without (off), or both for comparison "
+        "(default: %(default)s)",
     )
     parser.add_argument("--epochs", type=int, help="epochs to train (instead of --steps)")
     parser.add_argument("--steps", type=int, help="optimizer steps to train (default: the model's)")
     parser.add_argument("--batch-size", type=int, help="mini-batch size (default: the model's)")
     parser.add_argument("--lr", type=float, help="learning rate (default: the model's)")
     parser.add_argument(
-        "--optimizer", choices=("sgd", "adam", "adamw"), help="default: the model's"
+        "--optimizer", choices=("sgd", "adam", "adamw"), help="optimizer (default: the model's)"
     )
     parser.add_argument("--momentum", type=float, help="SGD momentum (default: the model's or 0)")
-    parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 / decoupled decay")
+    parser.add_argument(
+        "--weight-decay",
+        type=float,
+        default=0.0,
+        help="L2 / decoupled decay (default: %(default)s)",
+    )
     parser.add_argument(
         "--scheduler",
         choices=SCHEDULERS,
         default="none",
         help="lr schedule over the run: step (x0.1 at 1/2), multistep (x0.1 at "
-        "1/2 and 3/4), cosine, warmup (linear over the first 5%%)",
+        "1/2 and 3/4), cosine, warmup (linear over the first 5%%; default: %(default)s)",
     )
     parser.add_argument(
         "--device",
         default=backend.default_device(),
         help="cpu, cuda or cuda:N (default: $MINIGRAD_DEVICE or cpu)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for init and data order")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for init and data order (default: %(default)s)"
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -87,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="data cache (default: $MINIGRAD_DATA or ~/.cache/minigrad)"
     )
     parser.add_argument("--out", help="output directory (default: runs/<timestamp>)")
-    parser.add_argument("--eval-every", type=int, default=250, help="evaluate every N steps")
+    parser.add_argument(
+        "--eval-every", type=int, default=250, help="evaluate every N steps (default: %(default)s)"
+    )
     parser.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
     parser.add_argument(
         "--track-inputs",
@@ -268,6 +279,9 @@ class Run:
 
     # training ----------------------------------------------------------------------------
     def train(self, stop: GracefulInterrupt) -> None:
+        if self.progress.evaluated_at < 0:  # the untrained network: where both curves start
+            self.started = time.perf_counter()
+            self.log_and_evaluate(report.RunningMeter(), elapsed=0.0)
         while self.progress.step < self.total_steps:
             self.train_epoch(stop)
         self.progress.finished = True

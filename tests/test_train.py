@@ -75,7 +75,7 @@ def test_tiny_run_writes_every_output(tiny_mnist, tmp_path, capsys):
         "seconds",
     ]
     test_steps = [int(r["step"]) for r in rows if r["variant"] == "bn" and r["split"] == "test"]
-    assert test_steps == [10, 20, 30]
+    assert test_steps == [0, 10, 20, 30]
     summary = json.loads((out / "summary.json").read_text())
     for variant in ("bn", "plain"):
         assert set(summary[variant]["steps_to"]) == {"0.90", "0.95", "0.97", "0.98"}
