@@ -385,36 +385,23 @@ maximum = _binary(Maximum)
 minimum = _binary(Minimum)
 
 
-def neg(x: Tensor) -> Tensor:
-    return Neg.apply(x)
+def _unary(op: type[Function]):
+    def apply(x: Tensor) -> Tensor:
+        return op.apply(x)
+
+    apply.__name__ = op.__name__.lower()
+    apply.__doc__ = op.__doc__
+    return apply
 
 
-def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
-
-
-def log(x: Tensor) -> Tensor:
-    return Log.apply(x)
-
-
-def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
-
-
-def abs(x: Tensor) -> Tensor:  # noqa: A001
-    return Abs.apply(x)
-
-
-def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(x)
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    return Sigmoid.apply(x)
-
-
-def relu(x: Tensor) -> Tensor:
-    return ReLU.apply(x)
+neg = _unary(Neg)
+exp = _unary(Exp)
+log = _unary(Log)
+sqrt = _unary(Sqrt)
+abs = _unary(Abs)  # noqa: A001
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+relu = _unary(ReLU)
 
 
 def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
