@@ -270,40 +270,29 @@ class Clamp(Function):
 class Maximum(Function):
     """y = max(a, b) elementwise;  the gradient goes to the larger input, split evenly on ties."""
 
+    picks_larger = True
+
     @staticmethod
     def forward(ctx, a, b):
         xp = backend.array_module(a if backend.is_array(a) else b)
         ctx.save_for_backward(a, b)
-        return xp.maximum(a, b)
+        return (xp.maximum if ctx.picks_larger else xp.minimum)(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _split_by_winner(ctx, grad, a > b, a == b)
+        need_a, need_b = ctx.needs_input_grad
+        a_wins = a > b if ctx.picks_larger else a < b
+        grad_to_a = grad * a_wins + grad * (a == b) * 0.5  # bool masks keep grad's dtype
+        grad_a = unbroadcast(grad_to_a, _shape(a)) if need_a else None
+        grad_b = unbroadcast(grad - grad_to_a, _shape(b)) if need_b else None
+        return grad_a, grad_b
 
 
-class Minimum(Function):
+class Minimum(Maximum):
     """y = min(a, b) elementwise;  the gradient goes to the smaller input, split evenly on ties."""
 
-    @staticmethod
-    def forward(ctx, a, b):
-        xp = backend.array_module(a if backend.is_array(a) else b)
-        ctx.save_for_backward(a, b)
-        return xp.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _split_by_winner(ctx, grad, a < b, a == b)
-
-
-def _split_by_winner(ctx, grad, a_wins, tie):
-    a, b = ctx.saved_tensors
-    need_a, need_b = ctx.needs_input_grad
-    grad_to_a = grad * a_wins + grad * tie * 0.5  # multiplying by bool masks keeps grad's dtype
-    grad_a = unbroadcast(grad_to_a, _shape(a)) if need_a else None
-    grad_b = unbroadcast(grad - grad_to_a, _shape(b)) if need_b else None
-    return grad_a, grad_b
+    picks_larger = False
 
 
 class Where(Function):
