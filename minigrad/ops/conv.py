@@ -99,16 +99,22 @@ class Conv2d(Function):
     def backward(ctx, grad):
         cols, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
+        xp = backend.array_module(grad)
         out_channels, channels, kh, kw = weight.shape
-        grad_rows = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
-        grad_x = _conv2d_input_grad(grad_rows, weight, *ctx.geometry) if need_x else None
-        grad_weight = grad_bias = None
+        # dy as (o, (n, p, q)) for the weight and bias: moving axis 1 to the front copies
+        # whole (p, q) planes, far faster than making the (n, p, q, o) rows, whose inner
+        # stride is o; the input gradient's products do want rows, so only it pays for them
+        grad_planes = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(out_channels, -1)
+        grad_x = grad_weight = grad_bias = None
+        if need_x:
+            grad_rows = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
+            grad_x = _conv2d_input_grad(grad_rows, weight, *ctx.geometry)
         if need_weight:
-            grad_w_mat = cols.T @ grad_rows
-            grad_weight = grad_w_mat.reshape(kh, kw, channels, out_channels).transpose(3, 2, 0, 1)
-            grad_weight = backend.array_module(grad).ascontiguousarray(grad_weight)
+            grad_w_mat = grad_planes @ cols  # (o, (i, j, c))
+            grad_weight = grad_w_mat.reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2)
+            grad_weight = xp.ascontiguousarray(grad_weight)
         if need_bias:
-            grad_bias = grad_rows.sum(axis=0)
+            grad_bias = grad_planes.sum(axis=1)
         return grad_x, grad_weight, grad_bias
 
 
