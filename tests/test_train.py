@@ -187,3 +187,31 @@ def test_track_inputs_needs_an_activation_module():
 
     with pytest.raises(ValueError, match="needs a model with a Sigmoid"):
         train.InputTracker(nn.Sequential(nn.Linear(2, 2)))
+
+
+def test_cnn_trains_on_cifar10_batches_with_augmentation(tmp_path):
+    """train.py's CIFAR-10 path (3 channels, 32x32, crop/flip/normalize) on pickles written here."""
+    from test_datasets_cifar10 import write_all_batches
+
+    write_all_batches(tmp_path / "data" / "cifar10", count=40)
+    out = tmp_path / "cifar"
+    argv = [
+        "--dataset",
+        "cifar10",
+        "--model",
+        "cnn",
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--batch-size",
+        "16",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--out",
+        str(out),
+    ]
+    assert train.main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["bn"]["steps"] == summary["plain"]["steps"] == 4
+    assert not (out / "inputs.csv").exists()  # tracking is the bnpaper default only
