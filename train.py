@@ -30,6 +30,7 @@ from minigrad.nn import functional as F
 VARIANTS = {"on": ["bn"], "off": ["plain"], "both": ["bn", "plain"]}
 SCHEDULERS = ("none", "step", "multistep", "cosine", "warmup")
 EVAL_BATCH = 1000
+FALLBACKS = {"batch_size": 64, "optimizer": "sgd", "momentum": 0.0}  # for models without defaults
 
 
 # --- arguments ----------------------------------------------------------------------------
@@ -119,7 +120,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     spec = models.REGISTRY[args.model]
     for name in ("batch_size", "lr", "optimizer", "momentum", "threads"):
         if getattr(args, name) is None:
-            setattr(args, name, spec.defaults.get(name, {"momentum": 0.0}.get(name)))
+            setattr(args, name, spec.defaults.get(name, FALLBACKS.get(name)))
+    if args.lr is None:
+        parser.error(f"--lr is needed: model {args.model!r} registers no default learning rate")
     if args.epochs is None and args.steps is None:
         args.steps = spec.defaults.get("steps")
         args.epochs = None if args.steps else spec.defaults.get("epochs", 1)
@@ -467,7 +470,11 @@ def main(argv: list[str] | None = None) -> int:
     logs = {"metrics": report.CsvLog(out / "metrics.csv", report.COLUMNS, append)}
     if args.track_inputs:
         logs["inputs"] = report.CsvLog(out / "inputs.csv", report.INPUT_COLUMNS, append)
-    runs = [Run(args, variant, data, out, logs) for variant in VARIANTS[args.bn]]
+    try:
+        runs = [Run(args, variant, data, out, logs) for variant in VARIANTS[args.bn]]
+    except ValueError as exc:  # a model that does not fit the data or the options
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     with GracefulInterrupt() as stop:
         for run in runs:
             if args.resume:

@@ -215,3 +215,23 @@ def test_cnn_trains_on_cifar10_batches_with_augmentation(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["bn"]["steps"] == summary["plain"]["steps"] == 4
     assert not (out / "inputs.csv").exists()  # tracking is the bnpaper default only
+
+
+def test_model_that_does_not_fit_the_options_is_a_clean_error(
+    tiny_mnist, tmp_path, monkeypatch, capsys
+):
+    import models
+    from minigrad import nn
+
+    def linear_only(input_shape, num_classes, bn):
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
+
+    registry = dict(models.REGISTRY)
+    registry["linear"] = models.ModelSpec("linear", linear_only, "no activation")
+    monkeypatch.setattr(models, "REGISTRY", registry)
+    argv = run_args(tiny_mnist, tmp_path / "run", "--model", "linear", "--track-inputs")
+    with pytest.raises(SystemExit):
+        train.main(argv)  # it registers no learning rate
+    assert "--lr is needed: model 'linear' registers no default" in capsys.readouterr().err
+    assert train.main([*argv, "--lr", "0.1"]) == 2
+    assert "--track-inputs needs a model with a Sigmoid/Tanh/ReLU module" in capsys.readouterr().err
