@@ -172,7 +172,8 @@ def tensor(
     return Tensor(array, requires_grad=requires_grad)
 
 
-def _shape_arg(shape: tuple) -> tuple[int, ...]:
+def as_shape(shape: tuple) -> tuple[int, ...]:
+    """A shape given as separate ints, f(2, 3), or as one sequence, f((2, 3)), as a tuple."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
@@ -181,7 +182,7 @@ def _shape_arg(shape: tuple) -> tuple[int, ...]:
 def _filled(fill: str, shape: tuple, dtype: Any, device: str | None, requires_grad: bool):
     device = backend.normalize_device(device)
     xp = backend.device_module(device)
-    array = getattr(xp, fill)(_shape_arg(shape), dtype=dtype or backend.float32)
+    array = getattr(xp, fill)(as_shape(shape), dtype=dtype or backend.float32)
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -204,7 +205,7 @@ def full(
     xp = backend.device_module(device)
     if dtype is None:
         dtype = backend.default_dtype_for(fill_value)
-    array = xp.full(_shape_arg((shape,)), fill_value, dtype=dtype)
+    array = xp.full(as_shape((shape,)), fill_value, dtype=dtype)
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -223,14 +224,14 @@ def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> 
 def rand(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
     """Uniform samples in [0, 1) from the device's generator (see manual_seed)."""
     device = backend.normalize_device(device)
-    array = backend.random_uniform(_shape_arg(shape), dtype or backend.float32, device)
+    array = backend.random_uniform(as_shape(shape), dtype or backend.float32, device)
     return Tensor(array, requires_grad=requires_grad)
 
 
 def randn(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
     """Standard normal samples from the device's generator (see manual_seed)."""
     device = backend.normalize_device(device)
-    array = backend.random_normal(_shape_arg(shape), dtype or backend.float32, device)
+    array = backend.random_normal(as_shape(shape), dtype or backend.float32, device)
     return Tensor(array, requires_grad=requires_grad)
 
 

@@ -4,6 +4,7 @@ of primitive ops (to check and compare the two derivations), and the running-sta
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from minigrad import backend
@@ -60,7 +61,7 @@ class BatchNorm(Function):
         view_shape, view_axes = merge_reduced_axes(x.shape, axes)
         x_view = x.reshape(view_shape)
         param_shape = _param_shape(view_shape, view_axes)
-        m = x.size // _product(param_shape)
+        m = x.size // math.prod(param_shape)
         spread = _Spreader(param_shape, view_shape)
         if training:
             mean = _channel_sum(x_view, view_axes) / m
@@ -151,13 +152,6 @@ def _param_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
 
 
-def _product(sizes: tuple) -> int:
-    total = 1
-    for size in sizes:
-        total *= size
-    return total
-
-
 def _channel_sum(a: Any, axes: tuple) -> Any:
     """Sum over `axes`, kept as size-1 dims. The batch axis goes first: adding whole rows is
     one vectorized pass, and the other axes then reduce a result that is N times smaller
@@ -210,7 +204,7 @@ def batch_norm_graph(
         centered = x - mean
         var = (centered * centered).mean(dim=axes, keepdim=True)
         if running_mean is not None:
-            m = x.numel() // _product(param_shape)
+            m = x.numel() // math.prod(param_shape)
             update_running_stats(running_mean, running_var, mean.data, var.data, m, momentum)
     else:
         centered = x - Tensor(running_mean.reshape(param_shape).astype(x.dtype, copy=False))

@@ -6,10 +6,12 @@ The functions take PyTorch's `dim`/`keepdim` keywords and accept NumPy's `axis`/
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any, NamedTuple
 
 from minigrad import backend
 from minigrad.autograd import Function
+from minigrad.ops.shape import normalize_dim
 from minigrad.tensor import Tensor
 
 
@@ -18,13 +20,8 @@ def normalize_axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    rank = builtins.max(ndim, 1)
-    axes = set()
-    for d in dims:
-        if not -rank <= d < rank:
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
-        axes.add(d % rank)
-    return tuple(sorted(axes))
+    rank = builtins.max(ndim, 1)  # a 0-d tensor takes dim 0 or -1, as in PyTorch
+    return tuple(sorted({normalize_dim(d, rank) for d in dims}))
 
 
 def _expand_back(grad: Any, axes: tuple | None, keepdims: bool, shape: tuple) -> Any:
@@ -36,11 +33,8 @@ def _expand_back(grad: Any, axes: tuple | None, keepdims: bool, shape: tuple) ->
 
 
 def _count(shape: tuple, axes: tuple | None) -> int:
-    count = 1
-    for axis, size in enumerate(shape):
-        if axes is None or axis in axes:
-            count *= size
-    return count
+    """How many values a reduction over `axes` (None: all) combines."""
+    return math.prod(size for axis, size in enumerate(shape) if axes is None or axis in axes)
 
 
 class Sum(Function):

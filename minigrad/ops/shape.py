@@ -5,12 +5,13 @@ view, flatten, squeeze and unsqueeze are reshapes; transpose and .T are permutat
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from minigrad import backend
 from minigrad.autograd import Function
 from minigrad.ops.elementwise import unbroadcast
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, as_shape
 
 
 class Reshape(Function):
@@ -115,20 +116,15 @@ class Stack(Function):
 # --- the functional API -------------------------------------------------------------------
 
 
-def _dim(dim: int, ndim: int) -> int:
+def normalize_dim(dim: int, ndim: int) -> int:
+    """dim as an index in [0, ndim), with PyTorch's error for one out of range."""
     if not -ndim <= dim < ndim:
         raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dimensions")
     return dim % ndim
 
 
-def _shape_arg(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    shape = _shape_arg(shape)
+    shape = as_shape(shape)
     try:
         return Reshape.apply(x, shape=shape)
     except ValueError:
@@ -140,16 +136,14 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, 1)
-    start, end = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
+    start, end = normalize_dim(start_dim, x.ndim), normalize_dim(end_dim, x.ndim)
     shape = x.shape
-    merged = 1
-    for size in shape[start : end + 1]:
-        merged *= size
+    merged = math.prod(shape[start : end + 1])
     return reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
-    axes = tuple(_dim(d, x.ndim) for d in _shape_arg(dims))
+    axes = tuple(normalize_dim(d, x.ndim) for d in as_shape(dims))
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {axes} are not a permutation of {x.ndim} dimensions")
     return Permute.apply(x, axes=axes)
@@ -157,7 +151,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     axes = list(range(x.ndim))
-    dim0, dim1 = _dim(dim0, x.ndim), _dim(dim1, x.ndim)
+    dim0, dim1 = normalize_dim(dim0, x.ndim), normalize_dim(dim1, x.ndim)
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return Permute.apply(x, axes=tuple(axes))
 
@@ -168,7 +162,7 @@ def T(x: Tensor) -> Tensor:  # noqa: N802 (PyTorch's name)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    dim = _dim(dim, x.ndim + 1)
+    dim = normalize_dim(dim, x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -176,7 +170,7 @@ def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
     """Drop size-1 dims (only `dim` when given, and only if its size is 1, as in PyTorch)."""
     if dim is None:
         return reshape(x, tuple(size for size in x.shape if size != 1))
-    dim = _dim(dim, x.ndim)
+    dim = normalize_dim(dim, x.ndim)
     if x.shape[dim] != 1:
         return x
     return reshape(x, x.shape[:dim] + x.shape[dim + 1 :])
@@ -184,7 +178,7 @@ def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
 
 def expand(x: Tensor, *sizes: Any) -> Tensor:
     """Broadcast to `sizes` (-1 keeps a dim), without copying."""
-    sizes = _shape_arg(sizes)
+    sizes = as_shape(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: cannot expand shape {x.shape} to fewer dims {sizes}")
@@ -220,7 +214,7 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
-    axis = _dim(dim, tensors[0].ndim)
+    axis = normalize_dim(dim, tensors[0].ndim)
     _check_same_except(tensors, axis, "cat")
     return Cat.apply(*tensors, axis=axis)
 
@@ -229,7 +223,7 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
-    axis = _dim(dim, tensors[0].ndim + 1)
+    axis = normalize_dim(dim, tensors[0].ndim + 1)
     _check_same_except(tensors, None, "stack")
     return Stack.apply(*tensors, axis=axis)
 
