@@ -288,3 +288,11 @@ def test_shape_errors_name_both_shapes():
         mg.cat([a, b], dim=0)
     with pytest.raises(IndexError, match="dim 3 is out of range"):
         a.sum(dim=3)
+
+
+def test_reducing_a_0d_tensor_over_dim_0_is_the_identity():
+    x = mg.tensor(2.5, dtype=mg.float64, requires_grad=True)
+    assert x.sum(dim=0).item() == 2.5 and x.mean(dim=-1).item() == 2.5
+    assert mg.gradcheck(lambda t: t.sum(dim=0) * t.mean(dim=0), x)
+    with pytest.raises(IndexError, match="dim 1 is out of range"):
+        x.sum(dim=1)

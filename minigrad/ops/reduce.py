@@ -20,8 +20,9 @@ def normalize_axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    rank = builtins.max(ndim, 1)  # a 0-d tensor takes dim 0 or -1, as in PyTorch
-    return tuple(sorted({normalize_dim(d, rank) for d in dims}))
+    rank = builtins.max(ndim, 1)  # a 0-d tensor takes dim 0 or -1, as in PyTorch...
+    axes = tuple(sorted({normalize_dim(d, rank) for d in dims}))
+    return axes if ndim else ()  # ...and has no axis to reduce
 
 
 def _expand_back(grad: Any, axes: tuple | None, keepdims: bool, shape: tuple) -> Any:
