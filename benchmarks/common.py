@@ -7,14 +7,24 @@ import time
 from collections.abc import Callable
 
 
-def median_seconds(fn: Callable[[], object], repeats: int = 15, inner: int = 1) -> float:
-    """Median wall time of `inner` calls of fn, over `repeats` runs (after one warm-up call)."""
-    fn()
+def median_seconds(
+    fn: Callable[[], object],
+    repeats: int = 15,
+    inner: int = 1,
+    sync: Callable[[], object] = lambda: None,
+    warmup: int = 1,
+) -> float:
+    """Median wall time per call of fn over `repeats` blocks of `inner` calls, after `warmup`
+    calls. `sync` waits for queued device work (a GPU's), so each block is timed whole."""
+    for _ in range(warmup):
+        fn()
+    sync()
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(inner):
             fn()
+        sync()
         samples.append((time.perf_counter() - start) / inner)
     return statistics.median(samples)
 

@@ -21,7 +21,7 @@ import numpy as np
 import minigrad
 import models
 from benchmarks.bench_train import mnist_or_random, torch_model
-from benchmarks.common import try_import_torch
+from benchmarks.common import median_seconds, try_import_torch
 from minigrad import backend
 from minigrad.nn import functional as F
 
@@ -81,7 +81,9 @@ def minigrad_step_seconds(name: str, device: str, batch: int, images, labels, re
         F.cross_entropy(model(x), y).backward()
         optimizer.step()
 
-    return _median_time(step, lambda: backend.synchronize(device), repeats)
+    return median_seconds(
+        step, repeats, inner=20, sync=lambda: backend.synchronize(device), warmup=5
+    )
 
 
 def torch_step_seconds(torch, name: str, batch: int, images, labels, repeats: int):
@@ -95,21 +97,7 @@ def torch_step_seconds(torch, name: str, batch: int, images, labels, repeats: in
         torch.nn.functional.cross_entropy(model(x), y).backward()
         optimizer.step()
 
-    return _median_time(step, torch.cuda.synchronize, repeats)
-
-
-def _median_time(step, sync, repeats: int, block: int = 20) -> float:
-    for _ in range(5):
-        step()
-    sync()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(block):
-            step()
-        sync()
-        samples.append((time.perf_counter() - start) / block)
-    return float(np.median(samples))
+    return median_seconds(step, repeats, inner=20, sync=torch.cuda.synchronize, warmup=5)
 
 
 def timing_table(images, labels, repeats: int) -> None:
