@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -30,7 +31,9 @@ from minigrad.nn import functional as F
 VARIANTS = {"on": ["bn"], "off": ["plain"], "both": ["bn", "plain"]}
 SCHEDULERS = ("none", "step", "multistep", "cosine", "warmup")
 EVAL_BATCH = 1000
-FALLBACKS = {"batch_size": 64, "optimizer": "sgd", "momentum": 0.0}  # for models without defaults
+USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+# for models that register no default
+FALLBACKS = {"batch_size": 64, "optimizer": "sgd", "momentum": 0.0, "threads": USABLE_CPUS or 1}
 
 
 # --- arguments ----------------------------------------------------------------------------
@@ -90,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads",
         type=int,
-        help="CPU threads for matrix products (default: the model's; 1 for the "
-        "small MLPs, whose products are too small to share)",
+        help="CPU threads that minigrad splits its large ops over (default: the model's; all "
+        "cores, but 1 for the small MLPs, whose ops are too small to share)",
     )
     parser.add_argument(
         "--data-dir", help="data cache (default: $MINIGRAD_DATA or ~/.cache/minigrad)"
@@ -454,8 +457,7 @@ def load_data(args):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.threads:
-        minigrad.set_num_threads(args.threads)
+    minigrad.set_num_threads(args.threads)
     backend.retain_freed_host_memory()  # reuse freed arrays' pages: no page faults per step
     out = Path(args.out or time.strftime("runs/%Y%m%d-%H%M%S"))
     out.mkdir(parents=True, exist_ok=True)

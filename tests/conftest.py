@@ -36,9 +36,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _seeded():
-    """Every test starts from the same random state."""
+    """Every test starts from the same random state, and leaves minigrad on one thread (as
+    it found it) even when it ran train.py, which sets the model's thread count."""
     minigrad.manual_seed(0)
     yield
+    if minigrad.get_num_threads() != 1:
+        minigrad.set_num_threads(1)
 
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
@@ -67,3 +70,13 @@ def tiny_mnist(tmp_path) -> Path:
         write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
     return tmp_path / "data"
+
+
+@pytest.fixture(params=[1, 3], ids=["1-thread", "3-threads"])
+def threads(request, monkeypatch):
+    """Run a test with its ops unsplit, then split along the batch over 3 threads even for
+    tiny arrays (PARALLEL_MIN_WORK lowered), so the split code paths meet the same checks."""
+    monkeypatch.setattr(minigrad.backend, "PARALLEL_MIN_WORK", 1)
+    minigrad.set_num_threads(request.param)
+    yield request.param
+    minigrad.set_num_threads(1)

@@ -3,6 +3,7 @@
 import ast
 import pathlib
 
+import numpy as np
 import pytest
 
 import minigrad as mg
@@ -74,17 +75,78 @@ def test_scatter_add_accumulates_repeats():
     assert target.tolist() == [3.0, 0.0, 5.0]
 
 
-def test_set_num_threads_round_trip():
-    before = mg.get_num_threads()
-    if before is None:
-        pytest.skip("NumPy here does not use OpenBLAS")
+def test_set_num_threads_sets_minigrad_threads_and_one_blas_thread():
     try:
-        assert mg.set_num_threads(1) and mg.get_num_threads() == 1
+        found_blas = mg.set_num_threads(3)
+        assert mg.get_num_threads() == 3
+        if found_blas:
+            assert backend.blas_num_threads() == 1
+        else:
+            assert backend.blas_num_threads() is None
     finally:
-        mg.set_num_threads(before)
-    assert mg.get_num_threads() == before
-    with pytest.raises(ValueError, match="at least 1 thread, got 0"):
-        mg.set_num_threads(0)
+        mg.set_num_threads(1)
+    assert mg.get_num_threads() == 1
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ValueError, match=f"need a positive int, got {bad!r}"):
+            mg.set_num_threads(bad)
+    assert mg.get_num_threads() == 1
+
+
+@pytest.fixture
+def three_threads(monkeypatch):
+    mg.set_num_threads(3)
+    monkeypatch.setattr(backend, "PARALLEL_MIN_WORK", 10)
+    yield
+    mg.set_num_threads(1)
+
+
+def test_parallel_parts_cut_the_first_axis_into_one_slice_per_thread(three_threads):
+    parts = backend.parallel_parts(np.zeros((8, 2)))
+    assert parts == [slice(0, 2), slice(2, 5), slice(5, 8)]
+    assert backend.parallel_parts(np.zeros((2, 10))) == [slice(0, 1), slice(1, 2)]  # 2 items
+    assert backend.parallel_parts(np.zeros((8, 2)), work=9) == [Ellipsis]  # too little work
+    assert backend.parallel_parts(np.zeros(())) == [Ellipsis]  # 0-d: indexed whole by ...
+    assert backend.parallel_parts(np.zeros((1, 50))) == [Ellipsis]
+
+
+def test_parallel_parts_do_not_split_without_threads():
+    assert mg.get_num_threads() == 1
+    assert backend.parallel_parts(np.zeros((1000, 1000))) == [Ellipsis]
+
+
+def test_parallel_map_keeps_order_and_runs_parts_on_other_threads(three_threads):
+    import threading
+
+    names = backend.parallel_map(lambda part: (part, threading.current_thread().name), [1, 2, 3])
+    assert [part for part, _ in names] == [1, 2, 3]
+    assert names[0][1] == threading.current_thread().name  # the caller runs the first part
+    assert all(name.startswith("minigrad") for _, name in names[1:])
+
+
+def test_parallel_map_waits_for_every_part_then_raises(three_threads):
+    import threading
+    import time
+
+    done = []
+    lock = threading.Lock()
+
+    def work(part):
+        if part == 0:
+            raise KeyError("part 0 failed")
+        time.sleep(0.05)
+        with lock:
+            done.append(part)
+
+    with pytest.raises(KeyError, match="part 0 failed"):
+        backend.parallel_map(work, [0, 1, 2])
+    assert sorted(done) == [1, 2]  # the others had ended before the error came out
+
+
+def test_parallel_matmul_equals_the_plain_product(three_threads):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((7, 5)), rng.standard_normal((5, 4))
+    np.testing.assert_allclose(backend.parallel_matmul(a, b), a @ b, rtol=1e-14)
+    np.testing.assert_allclose(backend.parallel_matmul(a.T.T[::2], b), a[::2] @ b, rtol=1e-14)
 
 
 def test_retain_freed_host_memory_reports_whether_it_applied():

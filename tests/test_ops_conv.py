@@ -70,11 +70,12 @@ CONV_CASES = {
     "batch1": ((1, 3, 4, 4), (2, 3, 2, 2), 1, 0, ((0, 0), (0, 0))),
     "kernel1x1": ((2, 4, 3, 3), (5, 4, 1, 1), 1, 0, ((0, 0), (0, 0))),
     "stride_larger_than_kernel": ((2, 2, 7, 7), (2, 2, 2, 2), 3, 0, ((0, 0), (0, 0))),
+    "batch5": ((5, 2, 4, 4), (3, 2, 3, 3), 1, 1, ((1, 1), (1, 1))),  # 3 threads: 1, 2, 2
 }
 
 
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
-def test_conv2d_matches_direct_loop(case):
+def test_conv2d_matches_direct_loop(case, threads):
     x_shape, w_shape, stride, padding, pads = case
     x, weight, bias = random(*x_shape), random(*w_shape), random(w_shape[0])
     out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
@@ -84,7 +85,7 @@ def test_conv2d_matches_direct_loop(case):
 
 
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
-def test_conv2d_gradcheck_input_weight_and_bias(case):
+def test_conv2d_gradcheck_input_weight_and_bias(case, threads):
     x_shape, w_shape, stride, padding, _ = case
     x, weight, bias = random(*x_shape), random(*w_shape), random(w_shape[0])
 
@@ -186,11 +187,13 @@ POOL_CASES = {
     "non_square": ((2, 2, 6, 5), (3, 2), (2, 1), (1, 1)),
     "remainder_cropped": ((1, 2, 5, 7), 2, 2, 0),
     "batch1_global": ((1, 3, 3, 4), (3, 4), 1, 0),
+    "batch5_tiling": ((5, 2, 4, 6), 2, None, 0),  # 3 threads: 1, 2, 2 samples
+    "batch5_overlapping_padded": ((5, 2, 5, 5), 3, 2, 1),
 }
 
 
 @pytest.mark.parametrize("case", POOL_CASES.values(), ids=POOL_CASES.keys())
-def test_max_pool2d_matches_direct_loop(case):
+def test_max_pool2d_matches_direct_loop(case, threads):
     x_shape, kernel, stride, padding = case
     x = random(*x_shape)
     out = F.max_pool2d(x, kernel, stride, padding)
@@ -202,7 +205,7 @@ def test_max_pool2d_matches_direct_loop(case):
 
 
 @pytest.mark.parametrize("case", POOL_CASES.values(), ids=POOL_CASES.keys())
-def test_max_pool2d_gradcheck(case):
+def test_max_pool2d_gradcheck(case, threads):
     x_shape, kernel, stride, padding = case
     x = random(*x_shape)  # distinct values: no ties within eps
     assert minigrad.gradcheck(lambda x: F.max_pool2d(x, kernel, stride, padding), x)

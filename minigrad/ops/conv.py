@@ -7,6 +7,7 @@ CuPy share the code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,23 +76,37 @@ class Conv2d(Function):
     dw_mat = cols^T @ dy_rows;  db[o] = sum_{n, p, q} dy[n, o, p, q];
     dx_pad[n, c, s_h p + i, s_w q + j] += sum_o dy_rows[(n, p, q), o] * w[o, c, i, j], one
     kernel offset (i, j) at a time (col2im), then dx = dx_pad without its padding.
+
+    Every step works on whole samples, so both passes split the batch into parts that run on
+    minigrad's threads (backend.parallel_parts): each part fills its own rows of the column
+    buffer and its own slice of y or dx; the parts' dw and db are added at the end.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=(1, 1), pads=((0, 0), (0, 0))):
         xp = backend.array_module(x)
+        batch = x.shape[0]
         out_channels, channels, kh, kw = weight.shape
-        cols = _im2col(x, (kh, kw), stride, pads)
-        w_mat = weight.transpose(2, 3, 1, 0).reshape(kh * kw * channels, out_channels)
         out_h, out_w = _output_size(x.shape[2:], (kh, kw), stride, pads)
-        out = (cols @ w_mat).reshape(x.shape[0], out_h, out_w, out_channels).transpose(0, 3, 1, 2)
-        result = xp.empty(out.shape, dtype=out.dtype)
-        if bias is None:
-            result[...] = out
-        else:  # the bias rides along with the copy from channels-last to (N, C, H, W)
-            xp.add(out, bias.reshape(-1, 1, 1), out=result)
+        w_mat = weight.transpose(2, 3, 1, 0).reshape(kh * kw * channels, out_channels)
         _, need_weight, _ = ctx.needs_input_grad
-        ctx.save_for_backward(cols if need_weight else None, weight)
+        cols_shape = (batch * out_h * out_w, kh * kw * channels)
+        cols = xp.empty(cols_shape, dtype=x.dtype) if need_weight else None
+        result = xp.empty((batch, out_channels, out_h, out_w), dtype=x.dtype)
+
+        def run(part):
+            part_cols = _im2col(
+                x[part], (kh, kw), stride, pads, _rows_of(cols, part, out_h * out_w)
+            )
+            out = part_cols @ w_mat  # ((n, p, q), o): to (n, o, p, q) with the copy below
+            out = out.reshape(-1, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
+            if bias is None:
+                result[part] = out
+            else:  # the bias rides along with the copy from channels-last to (N, C, H, W)
+                xp.add(out, bias.reshape(-1, 1, 1), out=result[part])
+
+        backend.parallel_map(run, backend.parallel_parts(x, work=math.prod(cols_shape)))
+        ctx.save_for_backward(cols, weight)
         ctx.geometry = (x.shape, stride, pads)
         return result
 
@@ -99,27 +114,60 @@ class Conv2d(Function):
     def backward(ctx, grad):
         cols, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
+        x_shape, stride, pads = ctx.geometry
         xp = backend.array_module(grad)
         out_channels, channels, kh, kw = weight.shape
-        # dy as (o, (n, p, q)) for the weight and bias: moving axis 1 to the front copies
-        # whole (p, q) planes, far faster than making the (n, p, q, o) rows, whose inner
-        # stride is o; the input gradient's products do want rows, so only it pays for them
-        grad_planes = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(out_channels, -1)
-        grad_x = grad_weight = grad_bias = None
-        if need_x:
-            grad_rows = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
-            grad_x = _conv2d_input_grad(grad_rows, weight, *ctx.geometry)
+        grad_x = xp.empty(x_shape, dtype=grad.dtype) if need_x else None
+        per_sample = grad.shape[2] * grad.shape[3]
+
+        def run(part):
+            grad_part = grad[part]
+            grad_w_mat = grad_b = None
+            if need_weight or need_bias:
+                # dy as (o, (n, p, q)): moving axis 1 to the front copies whole (p, q) planes,
+                # far faster than making the (n, p, q, o) rows, whose inner stride is o; the
+                # input gradient's products do want rows, so only it pays for them
+                planes = xp.ascontiguousarray(grad_part.transpose(1, 0, 2, 3))
+                planes = planes.reshape(out_channels, -1)
+                if need_weight:
+                    grad_w_mat = planes @ _rows_of(cols, part, per_sample)  # (o, (i, j, c))
+                if need_bias:
+                    grad_b = planes.sum(axis=1)
+            if need_x:
+                grad_rows = grad_part.transpose(0, 2, 3, 1).reshape(-1, out_channels)
+                _conv2d_input_grad(grad_rows, weight, grad_x[part], stride, pads)
+            return grad_w_mat, grad_b
+
+        work = grad.size * kh * kw * channels
+        partials = backend.parallel_map(run, backend.parallel_parts(grad, work))
+        grad_w_mat, grad_bias = (_add_up(column) for column in zip(*partials))
+        grad_weight = None
         if need_weight:
-            grad_w_mat = grad_planes @ cols  # (o, (i, j, c))
             grad_weight = grad_w_mat.reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2)
             grad_weight = xp.ascontiguousarray(grad_weight)
-        if need_bias:
-            grad_bias = grad_planes.sum(axis=1)
         return grad_x, grad_weight, grad_bias
 
 
-def _im2col(x: Any, kernel: Pair, stride: Pair, pads: Pads) -> Any:
-    """cols[(n, p, q), (i, j, c)] = x_pad[n, c, s_h p + i, s_w q + j], one contiguous array.
+def _rows_of(cols: Any, part: Any, per_sample: int) -> Any:
+    """The rows of the column buffer that belong to the samples `part` (None without one)."""
+    if cols is None or part is Ellipsis:
+        return cols
+    return cols[part.start * per_sample : part.stop * per_sample]
+
+
+def _add_up(partials: tuple) -> Any:
+    """The sum of the parts' partial gradients (None when they were not computed)."""
+    if partials[0] is None:
+        return None
+    total = partials[0]
+    for partial in partials[1:]:
+        total += partial
+    return total
+
+
+def _im2col(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any = None) -> Any:
+    """cols[(n, p, q), (i, j, c)] = x_pad[n, c, s_h p + i, s_w q + j], one contiguous array
+    (written into `out` when given).
 
     Channels-last, so the (i, j, c) columns meet w_mat without a transpose of the big buffer.
     One copy out of a sliding-window view of the padded input, not one copy per kernel offset:
@@ -128,16 +176,20 @@ def _im2col(x: Any, kernel: Pair, stride: Pair, pads: Pads) -> Any:
     padded = _pad_channels_last(x, pads)
     windows = xp.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))
     windows = windows[:, :: stride[0], :: stride[1]]  # (N, out_h, out_w, C, kh, kw)
-    cols = xp.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
-    return cols.reshape(-1, kernel[0] * kernel[1] * x.shape[1])
+    windows = windows.transpose(0, 1, 2, 4, 5, 3)
+    if out is None:
+        out = xp.empty((math.prod(windows.shape[:3]), math.prod(windows.shape[3:])), x.dtype)
+    out.reshape(windows.shape)[...] = windows
+    return out
 
 
-def _conv2d_input_grad(grad_rows: Any, weight: Any, x_shape: tuple, stride: Pair, pads: Pads):
-    """col2im fused with its matrix product: for each kernel offset (i, j), the (n, p, q) x c
-    block dy_rows @ w[:, :, i, j] is added to its strided window of dx_pad, so the full
-    (n, p, q) x (i, j, c) gradient of the column buffer never exists at once."""
+def _conv2d_input_grad(grad_rows: Any, weight: Any, out: Any, stride: Pair, pads: Pads):
+    """dx (N, C, H, W) into `out`: col2im fused with its matrix product. For each kernel
+    offset (i, j), the (n, p, q) x c block dy_rows @ w[:, :, i, j] is added to its strided
+    window of dx_pad, so the full (n, p, q) x (i, j, c) gradient of the column buffer never
+    exists at once."""
     xp = backend.array_module(grad_rows)
-    n, channels, h, w = x_shape
+    n, channels, h, w = out.shape
     _, _, kh, kw = weight.shape
     (top, bottom), (left, right) = pads
     out_h, out_w = _output_size((h, w), (kh, kw), stride, pads)
@@ -145,35 +197,29 @@ def _conv2d_input_grad(grad_rows: Any, weight: Any, x_shape: tuple, stride: Pair
     for i, j, rows, columns in _windows((kh, kw), (out_h, out_w), stride):
         block = grad_rows @ weight[:, :, i, j]
         grad_padded[:, rows, columns, :] += block.reshape(n, out_h, out_w, channels)
-    return _unpad(grad_padded.transpose(0, 3, 1, 2), pads)
+    out[...] = grad_padded[:, top : top + h, left : left + w, :].transpose(0, 3, 1, 2)
 
 
 class MaxPool2d(Function):
     """y[n, c, p, q] = max_{i, j} x_pad[n, c, s_h p + i, s_w q + j], x_pad padded with -inf.
 
     dx[n, c, s_h p + i*, s_w q + j*] += dy[n, c, p, q] at the window's argmax (i*, j*): the
-    first maximum in row-major order (a NaN counts as the maximum), as in PyTorch.
+    first maximum in row-major order (the last NaN when there are NaNs), as in PyTorch.
+    Both passes split the batch over minigrad's threads, each part writing its own slice.
     """
 
     @staticmethod
     def forward(ctx, x, kernel=(1, 1), stride=(1, 1), pads=((0, 0), (0, 0))):
         xp = backend.array_module(x)
         n, c, h, w = x.shape
-        out_size = _output_size((h, w), kernel, stride, pads)
-        padded = _pad(x, pads, float("-inf"))
+        out = xp.empty((n, c, *_output_size((h, w), kernel, stride, pads)), dtype=x.dtype)
         index_dtype = backend.uint8 if kernel[0] * kernel[1] <= 256 else backend.int32
-        out = argmax = window = None
-        for index, (_, _, rows, columns) in enumerate(_windows(kernel, out_size, stride)):
-            if out is None:
-                out = xp.ascontiguousarray(padded[:, :, rows, columns])
-                argmax = xp.zeros(out.shape, dtype=index_dtype)
-                window = xp.empty_like(out)
-                continue
-            window[...] = padded[:, :, rows, columns]  # contiguous: the compares run faster
-            wins = (window > out) | xp.isnan(window)
-            xp.maximum(out, window, out=out)
-            # offsets come in increasing order, so the argmax is the last index that won
-            xp.maximum(argmax, wins.astype(index_dtype) * index, out=argmax)
+        argmax = xp.empty(out.shape, dtype=index_dtype)
+
+        def run(part):
+            _max_pool(x[part], kernel, stride, pads, out[part], argmax[part])
+
+        backend.parallel_map(run, backend.parallel_parts(x))
         ctx.save_for_backward(argmax)
         ctx.geometry = (x.shape, kernel, stride, pads)
         return out
@@ -182,19 +228,49 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         (argmax,) = ctx.saved_tensors
         x_shape, kernel, stride, pads = ctx.geometry
-        xp = backend.array_module(grad)
-        windows = enumerate(_windows(kernel, grad.shape[2:], stride))
-        if _tiles_exactly(x_shape, kernel, stride, pads):
-            # every input position lies in exactly one window: write each offset's share
-            # straight into its strided slice, with no zero fill and no read-modify-write
-            grad_x = xp.empty(x_shape, dtype=grad.dtype)
-            for index, (_, _, rows, columns) in windows:
-                xp.multiply(grad, argmax == index, out=grad_x[:, :, rows, columns])
-            return grad_x
-        grad_padded = _zeros_padded(grad, x_shape, pads)
+        grad_x = backend.array_module(grad).empty(x_shape, dtype=grad.dtype)
+
+        def run(part):
+            _max_pool_grad(grad[part], argmax[part], kernel, stride, pads, grad_x[part])
+
+        backend.parallel_map(run, backend.parallel_parts(grad, grad_x.size))
+        return grad_x
+
+
+def _max_pool(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any, argmax: Any) -> None:
+    """The pooled maxima of x into `out` and the offset index i*kw + j of each into `argmax`."""
+    xp = backend.array_module(x)
+    padded = _pad(x, pads, float("-inf"))
+    windows = enumerate(_windows(kernel, out.shape[2:], stride))
+    _, (_, _, rows, columns) = next(windows)
+    out[...] = padded[:, :, rows, columns]
+    argmax[...] = 0
+    window = xp.empty_like(out)
+    for index, (_, _, rows, columns) in windows:
+        window[...] = padded[:, :, rows, columns]  # contiguous: the compares run faster
+        wins = window > out
+        wins |= xp.isnan(window)
+        xp.maximum(out, window, out=out)
+        # offsets come in increasing order, so the argmax is the last index that won
+        # (a masked copyto does the same but is 50x slower in NumPy)
+        xp.maximum(argmax, wins.astype(argmax.dtype) * index, out=argmax)
+
+
+def _max_pool_grad(grad: Any, argmax: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any):
+    """dx into `out` (N, C, H, W): each dy goes to its window's argmax."""
+    xp = backend.array_module(grad)
+    windows = enumerate(_windows(kernel, grad.shape[2:], stride))
+    if _tiles_exactly(out.shape, kernel, stride, pads):
+        # every input position lies in exactly one window: write each offset's share
+        # straight into its strided slice, with no zero fill and no read-modify-write
         for index, (_, _, rows, columns) in windows:
-            grad_padded[:, :, rows, columns] += grad * (argmax == index)
-        return _unpad(grad_padded, pads)
+            xp.multiply(grad, argmax == index, out=out[:, :, rows, columns])
+        return
+    grad_padded = _zeros_padded(grad, out.shape, pads)
+    for index, (_, _, rows, columns) in windows:
+        grad_padded[:, :, rows, columns] += grad * (argmax == index)
+    (top, _), (left, _) = pads
+    out[...] = grad_padded[:, :, top : top + out.shape[2], left : left + out.shape[3]]
 
 
 def _tiles_exactly(x_shape: tuple, kernel: Pair, stride: Pair, pads: Pads) -> bool:

@@ -237,13 +237,24 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = backend.array_module(x).maximum(x, 0)
+        xp = backend.array_module(x)
+        out = xp.empty(x.shape, dtype=x.dtype)
+        parts = backend.parallel_parts(x)
+        backend.parallel_map(lambda part: xp.maximum(x[part], 0, out=out[part]), parts)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * (ctx.saved_tensors[0] > 0)
+        (out,) = ctx.saved_tensors
+        xp = backend.array_module(grad)
+        grad_x = xp.empty(out.shape, dtype=grad.dtype)
+
+        def run(part):
+            xp.multiply(grad[part], out[part] > 0, out=grad_x[part])
+
+        backend.parallel_map(run, backend.parallel_parts(grad))
+        return grad_x
 
 
 class Clamp(Function):

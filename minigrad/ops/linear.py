@@ -1,7 +1,9 @@
-"""The fused affine map y = x W^T + b behind nn.Linear: one GEMM forward, two GEMMs backward."""
+"""The fused affine map y = x W^T + b behind nn.Linear: one GEMM forward, two GEMMs backward
+(each split over minigrad's threads when large, see backend.parallel_matmul)."""
 
 from __future__ import annotations
 
+from minigrad import backend
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
@@ -15,7 +17,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         rows = x.reshape(-1, x.shape[-1])
-        out = rows @ weight.T
+        out = backend.parallel_matmul(rows, weight.T)
         if bias is not None:
             out += bias
         ctx.save_for_backward(rows, weight)
@@ -27,8 +29,10 @@ class Linear(Function):
         rows, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
         grad_rows = grad.reshape(-1, weight.shape[0])
-        grad_x = (grad_rows @ weight).reshape(ctx.input_shape) if need_x else None
-        grad_weight = grad_rows.T @ rows if need_weight else None
+        grad_x = (
+            backend.parallel_matmul(grad_rows, weight).reshape(ctx.input_shape) if need_x else None
+        )
+        grad_weight = backend.parallel_matmul(grad_rows.T, rows) if need_weight else None
         grad_bias = grad_rows.sum(axis=0) if need_bias else None
         return grad_x, grad_weight, grad_bias
 
