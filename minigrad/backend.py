@@ -253,13 +253,13 @@ def blas_num_threads() -> int | None:
     return int(functions[0]()) if functions else None
 
 
-def parallel_parts(like: Any, work: int | None = None) -> list:
-    """How to split an op on arrays like `like` along their first axis (the batch): one
-    contiguous slice per thread when that pays (a CPU array, set_num_threads > 1, an item per
-    thread and at least PARALLEL_MIN_WORK elements of `work`, by default like.size), else
-    [Ellipsis], which indexes the whole array (0-d ones too). CuPy arrays are never split: the
-    GPU runs each op on all its cores already."""
-    length = like.shape[0] if like.ndim else 1
+def parallel_parts(like: Any, work: int | None = None, axis: int = 0) -> list:
+    """How to split an op on arrays like `like` along one axis (by default the first, the
+    batch): one contiguous slice per thread when that pays (a CPU array, set_num_threads > 1,
+    an item per thread and at least PARALLEL_MIN_WORK elements of `work`, by default
+    like.size), else [Ellipsis], which indexes the whole array (0-d ones too). CuPy arrays are
+    never split: the GPU runs each op on all its cores already."""
+    length = like.shape[axis] if like.ndim else 1
     parts = min(_num_threads, length)
     work = like.size if work is None else work
     if parts < 2 or work < PARALLEL_MIN_WORK or not isinstance(like, numpy.ndarray):

@@ -51,7 +51,7 @@ def _run(backward, shape, mode, affine, device="cpu"):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("affine", [True, False])
-def test_batchnorm_fused_backward_matches_graph(shape, mode, affine):
+def test_batchnorm_fused_backward_matches_graph(shape, mode, affine, threads):
     fused = _run("fused", shape, mode, affine)
     graph = _run("graph", shape, mode, affine)
     for got, expected in zip(fused, graph):
@@ -62,7 +62,7 @@ def test_batchnorm_fused_backward_matches_graph(shape, mode, affine):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("backward", ["fused", "graph"])
-def test_batchnorm_backward_matches_finite_differences(shape, mode, affine, backward):
+def test_batchnorm_backward_matches_finite_differences(shape, mode, affine, backward, threads):
     x, weight, bias, running_mean, running_var = _inputs(shape, mode, affine)
 
     def fn(x, weight, bias):
@@ -118,7 +118,7 @@ def test_batchnorm_forward_matches_numpy_by_hand(shape):
 
 @pytest.mark.parametrize("momentum", [0.1, 0.5])
 @pytest.mark.parametrize("backward", ["fused", "graph"])
-def test_running_stats_after_three_steps_match_numpy(momentum, backward):
+def test_running_stats_after_three_steps_match_numpy(momentum, backward, threads):
     shape = (4, 3, 5)
     channels, m = 3, 4 * 5
     running_mean, running_var = mg.zeros(channels), mg.ones(channels)
@@ -167,7 +167,7 @@ def test_float32_fused_agrees_with_float64():
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_backward_twice_with_retained_graph_gives_the_same_gradient():
+def test_backward_twice_with_retained_graph_gives_the_same_gradient(threads):
     """The fused backward writes dx into x_hat's buffer only when the graph is freed after."""
     x, weight, bias, _, _ = _inputs((5, 3, 4), "no_running", affine=True)
     out = (batch_norm(x, None, None, weight, bias, training=True) ** 2).sum()

@@ -58,79 +58,105 @@ class BatchNorm(Function):
         running_var=None,
         momentum=0.1,
     ):
+        xp = backend.array_module(x)
         view_shape, view_axes = merge_reduced_axes(x.shape, axes)
         x_view = x.reshape(view_shape)
         param_shape = _param_shape(view_shape, view_axes)
         m = x.size // math.prod(param_shape)
-        spread = _Spreader(param_shape, view_shape)
         if training:
-            mean = _channel_sum(x_view, view_axes) / m
-            x_hat = x_view - spread(mean)
-            var = _channel_dot(x_hat, x_hat, view_axes) / m
-            if running_mean is not None:
-                update_running_stats(running_mean, running_var, mean, var, m, momentum)
+            mean, var = xp.empty(param_shape, x.dtype), xp.empty(param_shape, x.dtype)
         else:
             mean = running_mean.reshape(param_shape).astype(x.dtype, copy=False)
             var = running_var.reshape(param_shape).astype(x.dtype, copy=False)
-            x_hat = x_view - spread(mean)
-        inv_std = 1 / backend.array_module(var).sqrt(var + eps)
-        x_hat *= spread(inv_std)  # x_hat is our own array: normalize in place, no temporary
         weight = None if weight is None else weight.reshape(param_shape)
-        out = x_hat.copy() if weight is None else x_hat * spread(weight)
-        if bias is not None:
-            out += spread(bias.reshape(param_shape))
+        bias = None if bias is None else bias.reshape(param_shape)
+        x_hat, out = xp.empty(view_shape, x.dtype), xp.empty(view_shape, x.dtype)
+        inv_std = xp.empty(param_shape, x.dtype)
+
+        def run(part):  # every step is per channel: a part is a slice of the channels
+            c = (slice(None), part)
+            x_part, x_hat_part, out_part = x_view[c], x_hat[c], out[c]
+            if training:
+                mean[c] = _channel_sum(x_part, view_axes) / m
+            xp.subtract(x_part, _spread(mean[c], x_part.shape), out=x_hat_part)
+            if training:
+                var[c] = _channel_dot(x_hat_part, x_hat_part, view_axes) / m
+            inv_std[c] = 1 / xp.sqrt(var[c] + eps)
+            x_hat_part *= _spread(inv_std[c], x_part.shape)
+            if weight is None:
+                out_part[...] = x_hat_part
+            else:
+                xp.multiply(x_hat_part, _spread(weight[c], x_part.shape), out=out_part)
+            if bias is not None:
+                out_part += _spread(bias[c], x_part.shape)
+
+        backend.parallel_map(run, _channel_parts(x_view, view_axes))
+        if training and running_mean is not None:
+            update_running_stats(running_mean, running_var, mean, var, m, momentum)
         ctx.save_for_backward(x_hat, inv_std, weight)
-        ctx.view_axes, ctx.spread, ctx.training, ctx.m = view_axes, spread, training, m
+        ctx.view_axes, ctx.training, ctx.m = view_axes, training, m
         return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
         x_hat, inv_std, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        axes, spread, m = ctx.view_axes, ctx.spread, ctx.m
+        axes, training, m = ctx.view_axes, ctx.training, ctx.m
+        xp = backend.array_module(grad)
         dy = grad.reshape(x_hat.shape)
-        full_dx = need_x and ctx.training
-        d_beta = _channel_sum(dy, axes) if need_bias or full_dx else None
-        d_gamma = _channel_dot(dy, x_hat, axes) if need_weight or full_dx else None
+        full_dx = need_x and training
+        d_beta = xp.empty(inv_std.shape, grad.dtype) if need_bias or full_dx else None
+        d_gamma = xp.empty(inv_std.shape, grad.dtype) if need_weight or full_dx else None
         grad_x = None
-        if need_x:
-            scale = spread(inv_std if weight is None else weight * inv_std)
-            if ctx.training:
-                # (scale / m) * (m dy - d_beta - x_hat d_gamma), in place on one array: x_hat's
-                # own when the graph is freed after this call (nothing reads it again)
-                if ctx.retain_graph:
-                    grad_x = x_hat * spread(-d_gamma / m)
-                else:
-                    grad_x = x_hat
-                    grad_x *= spread(-d_gamma / m)
-                grad_x += dy
-                grad_x -= spread(d_beta / m)
-                grad_x *= scale
+        if need_x:  # x_hat's own array when the graph is freed after this call (nobody reads it)
+            grad_x = xp.empty(x_hat.shape, grad.dtype) if ctx.retain_graph else x_hat
+
+        def run(part):
+            c = (slice(None), part)
+            dy_part, x_hat_part = dy[c], x_hat[c]
+            if d_beta is not None:
+                d_beta[c] = _channel_sum(dy_part, axes)
+            if d_gamma is not None:
+                d_gamma[c] = _channel_dot(dy_part, x_hat_part, axes)
+            if not need_x:
+                return
+            scale = inv_std[c] if weight is None else weight[c] * inv_std[c]
+            scale = _spread(scale, dy_part.shape)
+            grad_x_part = grad_x[c]
+            if training:  # (scale / m) * (m dy - d_beta - x_hat d_gamma), in place
+                xp.multiply(x_hat_part, _spread(-d_gamma[c] / m, dy_part.shape), out=grad_x_part)
+                grad_x_part += dy_part
+                grad_x_part -= _spread(d_beta[c] / m, dy_part.shape)
+                grad_x_part *= scale
             else:
-                grad_x = dy * scale
-            grad_x = grad_x.reshape(grad.shape)
+                xp.multiply(dy_part, scale, out=grad_x_part)
+
+        backend.parallel_map(run, _channel_parts(dy, axes))
         return (
-            grad_x,
+            None if grad_x is None else grad_x.reshape(grad.shape),
             d_gamma.reshape(-1) if need_weight else None,
             d_beta.reshape(-1) if need_bias else None,
         )
 
 
-class _Spreader:
-    """Repeats per-channel values (shape `param_shape`) along the reduction axes after the
-    first, giving a contiguous row such as (1, C, L) for a view (N, C, L). Broadcasting that
-    row over the input runs NumPy's contiguous inner loop; a (1, C, 1) column makes it loop
-    over short runs of L and takes about twice as long. For (N, C) it is the values as they are.
-    """
+def _channel_parts(view: Any, axes: tuple) -> list:
+    """Slices of the channels (axis 1 of the merged view) for minigrad's threads: the
+    statistics and every elementwise step are per channel, so the parts share nothing."""
+    if 1 in axes:
+        return [Ellipsis]
+    return backend.parallel_parts(view, axis=1)
 
-    def __init__(self, param_shape: tuple, view_shape: tuple) -> None:
-        self.row_shape = param_shape[:1] + view_shape[1:]
 
-    def __call__(self, values: Any) -> Any:
-        if values.shape == self.row_shape:  # (N, C): nothing to repeat
-            return values
-        xp = backend.array_module(values)
-        return xp.ascontiguousarray(xp.broadcast_to(values, self.row_shape))
+def _spread(values: Any, shape: tuple) -> Any:
+    """Per-channel values (shape (1, C, 1) for a view (N, C, L)) repeated along L into a
+    contiguous row (1, C, L). Broadcasting that row over the input runs NumPy's contiguous
+    inner loop; a (1, C, 1) column makes it loop over short runs of L and takes about twice
+    as long. For (N, C) it is the values as they are."""
+    row_shape = (1,) + tuple(shape[1:])
+    if values.shape == row_shape:
+        return values
+    xp = backend.array_module(values)
+    return xp.ascontiguousarray(xp.broadcast_to(values, row_shape))
 
 
 def merge_reduced_axes(shape: tuple, axes: tuple) -> tuple[tuple, tuple]:
