@@ -6,6 +6,7 @@ import pytest
 
 import minigrad
 import minigrad.nn.functional as F
+from minigrad.ops import conv as conv_ops
 
 # --- independent references: direct loops over every output element ----------------------
 
@@ -71,7 +72,22 @@ CONV_CASES = {
     "kernel1x1": ((2, 4, 3, 3), (5, 4, 1, 1), 1, 0, ((0, 0), (0, 0))),
     "stride_larger_than_kernel": ((2, 2, 7, 7), (2, 2, 2, 2), 3, 0, ((0, 0), (0, 0))),
     "batch5": ((5, 2, 4, 4), (3, 2, 3, 3), 1, 1, ((1, 1), (1, 1))),  # 3 threads: 1, 2, 2
+    # fewer kernel values (C kh kw) than output positions: the per-sample products
+    "per_sample_first_layer": ((5, 1, 6, 6), (4, 1, 3, 3), 1, 1, ((1, 1), (1, 1))),
+    "per_sample_stride2": ((2, 2, 9, 8), (3, 2, 2, 2), 2, 0, ((0, 0), (0, 0))),
+    "per_sample_same_even_kernel": ((3, 1, 7, 6), (2, 1, 2, 4), 1, "same", ((0, 1), (1, 2))),
 }
+
+
+def test_conv2d_cases_cover_both_column_layouts():
+    layouts = set()
+    for x_shape, w_shape, stride, _, pads in CONV_CASES.values():
+        out = conv_ops._output_size(x_shape[2:], w_shape[2:], as_pair(stride), pads)
+        k = w_shape[1] * w_shape[2] * w_shape[3]
+        layouts.add(conv_ops._per_sample_products(k, out[0] * out[1]))
+    assert layouts == {True, False}
+    assert conv_ops._per_sample_products(1 * 3 * 3, 28 * 28)  # the CNN's first layer
+    assert not conv_ops._per_sample_products(32 * 3 * 3, 14 * 14)  # and its second
 
 
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())

@@ -69,17 +69,23 @@ def _unpad(padded: Any, pads: Pads) -> Any:
 class Conv2d(Function):
     """y[n, o, p, q] = b[o] + sum_{c, i, j} w[o, c, i, j] * x_pad[n, c, s_h p + i, s_w q + j].
 
-    As one matrix product over a channels-last column buffer (im2col, see _im2col):
-    cols[(n, p, q), (i, j, c)] = x_pad[n, c, s_h p + i, s_w q + j] and
-    w_mat[(i, j, c), o] = w[o, c, i, j] give y_rows = cols @ w_mat + b.
-    Gradients, with dy_rows[(n, p, q), o] = dy[n, o, p, q]:
-    dw_mat = cols^T @ dy_rows;  db[o] = sum_{n, p, q} dy[n, o, p, q];
+    As matrix products over a column buffer (im2col), in one of two layouts (see
+    _per_sample_products for which one a layer gets), with K = C kh kw and P = out_h out_w:
+
+    - rows, channels-last: cols[(n, p, q), (i, j, c)] = x_pad[n, c, s_h p + i, s_w q + j] and
+      w_mat[(i, j, c), o] = w[o, c, i, j] give y_rows = cols @ w_mat + b, one (n P, K) @ (K, O)
+      product; the weight gradient is dw_mat = dy_planes @ cols with dy_planes[o, (n, p, q)].
+    - per sample: cols[n, (c, i, j), (p, q)] and w_flat[o, (c, i, j)] give
+      y[n] = w_flat @ cols[n] + b, written in (N, C, H, W) order with no copy;
+      dw_flat = sum_n dy[n] @ cols[n]^T.
+
+    Both: db[o] = sum_{n, p, q} dy[n, o, p, q], and with dy_rows[(n, p, q), o] = dy[n, o, p, q],
     dx_pad[n, c, s_h p + i, s_w q + j] += sum_o dy_rows[(n, p, q), o] * w[o, c, i, j], one
     kernel offset (i, j) at a time (col2im), then dx = dx_pad without its padding.
 
     Every step works on whole samples, so both passes split the batch into parts that run on
-    minigrad's threads (backend.parallel_parts): each part fills its own rows of the column
-    buffer and its own slice of y or dx; the parts' dw and db are added at the end.
+    minigrad's threads (backend.parallel_parts): each part fills its own samples' columns and
+    its own slice of y or dx; the parts' dw and db are added at the end.
     """
 
     @staticmethod
@@ -88,17 +94,28 @@ class Conv2d(Function):
         batch = x.shape[0]
         out_channels, channels, kh, kw = weight.shape
         out_h, out_w = _output_size(x.shape[2:], (kh, kw), stride, pads)
-        w_mat = weight.transpose(2, 3, 1, 0).reshape(kh * kw * channels, out_channels)
+        k, positions = channels * kh * kw, out_h * out_w
+        per_sample = _per_sample_products(k, positions)
         _, need_weight, _ = ctx.needs_input_grad
-        cols_shape = (batch * out_h * out_w, kh * kw * channels)
+        cols_shape = (batch, k, positions) if per_sample else (batch, positions, k)
         cols = xp.empty(cols_shape, dtype=x.dtype) if need_weight else None
         result = xp.empty((batch, out_channels, out_h, out_w), dtype=x.dtype)
+        if per_sample:
+            w_flat = weight.reshape(out_channels, k)
+        else:
+            w_mat = weight.transpose(2, 3, 1, 0).reshape(k, out_channels)
 
         def run(part):
-            part_cols = _im2col(
-                x[part], (kh, kw), stride, pads, _rows_of(cols, part, out_h * out_w)
-            )
-            out = part_cols @ w_mat  # ((n, p, q), o): to (n, o, p, q) with the copy below
+            part_cols = None if cols is None else cols[part]
+            if per_sample:
+                part_cols = _im2col_per_sample(x[part], (kh, kw), stride, pads, part_cols)
+                out = result[part].reshape(len(part_cols), out_channels, positions)
+                xp.matmul(w_flat, part_cols, out=out)
+                if bias is not None:
+                    out += bias.reshape(-1, 1)
+                return
+            part_cols = _im2col(x[part], (kh, kw), stride, pads, part_cols)
+            out = part_cols.reshape(-1, k) @ w_mat  # ((n, p, q), o): to (n, o, p, q) below
             out = out.reshape(-1, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
             if bias is None:
                 result[part] = out
@@ -107,30 +124,35 @@ class Conv2d(Function):
 
         backend.parallel_map(run, backend.parallel_parts(x, work=math.prod(cols_shape)))
         ctx.save_for_backward(cols, weight)
-        ctx.geometry = (x.shape, stride, pads)
+        ctx.geometry = (x.shape, stride, pads, per_sample)
         return result
 
     @staticmethod
     def backward(ctx, grad):
         cols, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        x_shape, stride, pads = ctx.geometry
+        x_shape, stride, pads, per_sample = ctx.geometry
         xp = backend.array_module(grad)
         out_channels, channels, kh, kw = weight.shape
         grad_x = xp.empty(x_shape, dtype=grad.dtype) if need_x else None
-        per_sample = grad.shape[2] * grad.shape[3]
 
         def run(part):
             grad_part = grad[part]
             grad_w_mat = grad_b = None
-            if need_weight or need_bias:
+            if per_sample:
+                samples = grad_part.reshape(len(grad_part), out_channels, -1)  # (n, o, (p, q))
+                if need_weight:  # (o, (c, i, j))
+                    grad_w_mat = xp.matmul(samples, cols[part].transpose(0, 2, 1)).sum(axis=0)
+                if need_bias:
+                    grad_b = samples.sum(axis=(0, 2))
+            elif need_weight or need_bias:
                 # dy as (o, (n, p, q)): moving axis 1 to the front copies whole (p, q) planes,
                 # far faster than making the (n, p, q, o) rows, whose inner stride is o; the
                 # input gradient's products do want rows, so only it pays for them
                 planes = xp.ascontiguousarray(grad_part.transpose(1, 0, 2, 3))
                 planes = planes.reshape(out_channels, -1)
-                if need_weight:
-                    grad_w_mat = planes @ _rows_of(cols, part, per_sample)  # (o, (i, j, c))
+                if need_weight:  # (o, (i, j, c))
+                    grad_w_mat = planes @ cols[part].reshape(planes.shape[1], -1)
                 if need_bias:
                     grad_b = planes.sum(axis=1)
             if need_x:
@@ -142,17 +164,25 @@ class Conv2d(Function):
         partials = backend.parallel_map(run, backend.parallel_parts(grad, work))
         grad_w_mat, grad_bias = (_add_up(column) for column in zip(*partials))
         grad_weight = None
-        if need_weight:
+        if need_weight and per_sample:
+            grad_weight = grad_w_mat.reshape(weight.shape)
+        elif need_weight:
             grad_weight = grad_w_mat.reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2)
             grad_weight = xp.ascontiguousarray(grad_weight)
         return grad_x, grad_weight, grad_bias
 
 
-def _rows_of(cols: Any, part: Any, per_sample: int) -> Any:
-    """The rows of the column buffer that belong to the samples `part` (None without one)."""
-    if cols is None or part is Ellipsis:
-        return cols
-    return cols[part.start * per_sample : part.stop * per_sample]
+def _per_sample_products(k: int, positions: int) -> bool:
+    """Whether a convolution uses per-sample products (True) or one product over channels-last
+    rows (False), from the kernel's K = C kh kw values and the P output positions per sample.
+
+    Per sample, the n products (O, K) @ (K, P) write y in (N, C, H, W) order with no copy, and
+    the im2col copies runs of out_w values where the channels-last one copies runs of C. That
+    wins while K < P, as in a first layer (forward 5x and weight gradient 2.5x faster, measured
+    for 1 -> 32 channels on 28x28, K = 9, P = 784). With K >= P each product is small and the
+    weight gradient sums n of them: one (n P, K) product is faster (1.5x for the weight gradient
+    of 32 -> 64 channels on 14x14, K = 288, P = 196)."""
+    return k < positions
 
 
 def _add_up(partials: tuple) -> Any:
@@ -166,8 +196,7 @@ def _add_up(partials: tuple) -> Any:
 
 
 def _im2col(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any = None) -> Any:
-    """cols[(n, p, q), (i, j, c)] = x_pad[n, c, s_h p + i, s_w q + j], one contiguous array
-    (written into `out` when given).
+    """cols[n, (p, q), (i, j, c)] = x_pad[n, c, s_h p + i, s_w q + j], into `out` when given.
 
     Channels-last, so the (i, j, c) columns meet w_mat without a transpose of the big buffer.
     One copy out of a sliding-window view of the padded input, not one copy per kernel offset:
@@ -177,9 +206,25 @@ def _im2col(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any = None) -> 
     windows = xp.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))
     windows = windows[:, :: stride[0], :: stride[1]]  # (N, out_h, out_w, C, kh, kw)
     windows = windows.transpose(0, 1, 2, 4, 5, 3)
+    n, out_h, out_w = windows.shape[:3]
     if out is None:
-        out = xp.empty((math.prod(windows.shape[:3]), math.prod(windows.shape[3:])), x.dtype)
+        out = xp.empty((n, out_h * out_w, math.prod(windows.shape[3:])), dtype=x.dtype)
     out.reshape(windows.shape)[...] = windows
+    return out
+
+
+def _im2col_per_sample(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any = None) -> Any:
+    """cols[n, (c, i, j), (p, q)] = x_pad[n, c, s_h p + i, s_w q + j], into `out` when given:
+    one strided copy of the padded input per kernel offset, moving runs of out_w values."""
+    xp = backend.array_module(x)
+    padded = _pad(x, pads, 0)
+    n, channels = x.shape[:2]
+    out_size = _output_size(x.shape[2:], kernel, stride, pads)
+    if out is None:
+        out = xp.empty((n, channels * kernel[0] * kernel[1], math.prod(out_size)), x.dtype)
+    blocks = out.reshape(n, channels, *kernel, *out_size)
+    for i, j, rows, columns in _windows(kernel, out_size, stride):
+        blocks[:, :, i, j] = padded[:, :, rows, columns]
     return out
 
 
