@@ -5,7 +5,7 @@ it times blocks of training steps (data loader, forward, loss, backward, SGD ste
 and for the same network in PyTorch, alternating the two, and reports the median step time
 times the steps in one epoch. Uses the real MNIST when it is cached, else random images.
 
-Run: python -m benchmarks.bench_train [--repeats 7] [--block 50]
+Run: python -m benchmarks.bench_train [--repeats 7] [--block STEPS] [--models bnpaper cnn]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from benchmarks.common import print_table, try_import_torch
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 
-CASES = [("bnpaper", 60, 0.5), ("cnn", 128, 0.05)]
+# (model, batch, lr, steps per timed block: about a second of training each)
+CASES = [("bnpaper", 60, 0.5, 500), ("cnn", 128, 0.05, 25)]
 
 
 def mnist_or_random(count: int = 60_000) -> tuple[np.ndarray, np.ndarray]:
@@ -126,15 +127,15 @@ def main() -> None:
     minigrad.backend.retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--block", type=int, default=50, help="steps per timed block")
-    parser.add_argument("--models", nargs="+", default=[name for name, _, _ in CASES])
+    parser.add_argument("--block", type=int, help="steps per timed block (default: per model)")
+    parser.add_argument("--models", nargs="+", default=[name for name, *_ in CASES])
     args = parser.parse_args()
     torch = try_import_torch()
     if torch is not None:
         torch.set_num_threads(2)
     images, labels = mnist_or_random()
     rows = []
-    for name, batch, lr in CASES:
+    for name, batch, lr, block_steps in CASES:
         if name not in args.models:
             continue
         for bn in (False, True):
@@ -148,7 +149,7 @@ def main() -> None:
             for _ in range(args.repeats):
                 for key, step in competitors.items():
                     time.sleep(0.3)  # let the other library's idle BLAS threads stop spinning
-                    samples[key].append(time_block(step, args.block))
+                    samples[key].append(time_block(step, args.block or block_steps))
             epoch = {key: statistics.median(v) * steps_per_epoch for key, v in samples.items()}
             ratio = f"{epoch['minigrad'] / epoch['torch']:.2f}x" if "torch" in epoch else "-"
             torch_s = f"{epoch['torch']:.2f}" if "torch" in epoch else "-"
@@ -156,7 +157,7 @@ def main() -> None:
                 (name, batch, "on" if bn else "off", f"{epoch['minigrad']:.2f}", torch_s, ratio)
             )
     print_table(
-        f"seconds per 60k-sample epoch (median of {args.repeats} blocks of {args.block} steps)",
+        f"seconds per 60k-sample epoch (median of {args.repeats} timed blocks of about 1 s)",
         rows,
         ("model", "batch", "bn", "minigrad s", "torch s", "minigrad/torch"),
     )

@@ -259,6 +259,8 @@ def parallel_parts(like: Any, work: int | None = None, axis: int = 0) -> list:
     an item per thread and at least PARALLEL_MIN_WORK elements of `work`, by default
     like.size), else [Ellipsis], which indexes the whole array (0-d ones too). CuPy arrays are
     never split: the GPU runs each op on all its cores already."""
+    if _num_threads == 1:  # the common case first: it costs small ops next to nothing
+        return [Ellipsis]
     length = like.shape[axis] if like.ndim else 1
     parts = min(_num_threads, length)
     work = like.size if work is None else work
@@ -294,7 +296,7 @@ def parallel_matmul(a: Any, b: Any) -> Any:
     """a @ b for 2-d arrays, a's rows split over minigrad's threads (each part one BLAS call
     into its own rows of the result)."""
     parts = parallel_parts(a, a.shape[0] * a.shape[1] * b.shape[1])
-    if parts == [Ellipsis]:
+    if len(parts) == 1:
         return a @ b
     out = numpy.empty((a.shape[0], b.shape[1]), dtype=numpy.result_type(a, b))
     parallel_map(lambda part: numpy.matmul(a[part], b, out=out[part]), parts)

@@ -42,7 +42,8 @@ class BatchNorm(Function):
     `axes` are the reduction axes, the batch axis 0 first ((0,) for (N, C), (0, 2) for
     (N, C, L), (0, 2, 3) for (N, C, H, W)); gamma, beta and the statistics broadcast as
     arrays of shape x.shape with those axes set to 1. Adjacent reduction axes are merged
-    first ((N, C, H, W) is viewed as (N, C, H*W)): fewer, longer axes to loop over.
+    first ((N, C, H, W) is viewed as (N, C, H*W)): fewer, longer axes to loop over. Both
+    passes are per channel, so they split the channels over minigrad's threads (_over_channels).
     """
 
     @staticmethod
@@ -63,34 +64,17 @@ class BatchNorm(Function):
         x_view = x.reshape(view_shape)
         param_shape = _param_shape(view_shape, view_axes)
         m = x.size // math.prod(param_shape)
-        if training:
-            mean, var = xp.empty(param_shape, x.dtype), xp.empty(param_shape, x.dtype)
-        else:
+        stats = None
+        if not training:
             mean = running_mean.reshape(param_shape).astype(x.dtype, copy=False)
             var = running_var.reshape(param_shape).astype(x.dtype, copy=False)
+            stats = (mean, var)
         weight = None if weight is None else weight.reshape(param_shape)
         bias = None if bias is None else bias.reshape(param_shape)
         x_hat, out = xp.empty(view_shape, x.dtype), xp.empty(view_shape, x.dtype)
-        inv_std = xp.empty(param_shape, x.dtype)
 
-        def run(part):  # every step is per channel: a part is a slice of the channels
-            c = (slice(None), part)
-            x_part, x_hat_part, out_part = x_view[c], x_hat[c], out[c]
-            if training:
-                mean[c] = _channel_sum(x_part, view_axes) / m
-            xp.subtract(x_part, _spread(mean[c], x_part.shape), out=x_hat_part)
-            if training:
-                var[c] = _channel_dot(x_hat_part, x_hat_part, view_axes) / m
-            inv_std[c] = 1 / xp.sqrt(var[c] + eps)
-            x_hat_part *= _spread(inv_std[c], x_part.shape)
-            if weight is None:
-                out_part[...] = x_hat_part
-            else:
-                xp.multiply(x_hat_part, _spread(weight[c], x_part.shape), out=out_part)
-            if bias is not None:
-                out_part += _spread(bias[c], x_part.shape)
-
-        backend.parallel_map(run, _channel_parts(x_view, view_axes))
+        arrays = (x_view, x_hat, out, stats, weight, bias)
+        mean, var, inv_std = _over_channels(_normalize, arrays, view_axes, m, eps)
         if training and running_mean is not None:
             update_running_stats(running_mean, running_var, mean, var, m, momentum)
         ctx.save_for_backward(x_hat, inv_std, weight)
@@ -104,34 +88,13 @@ class BatchNorm(Function):
         axes, training, m = ctx.view_axes, ctx.training, ctx.m
         xp = backend.array_module(grad)
         dy = grad.reshape(x_hat.shape)
-        full_dx = need_x and training
-        d_beta = xp.empty(inv_std.shape, grad.dtype) if need_bias or full_dx else None
-        d_gamma = xp.empty(inv_std.shape, grad.dtype) if need_weight or full_dx else None
         grad_x = None
         if need_x:  # x_hat's own array when the graph is freed after this call (nobody reads it)
             grad_x = xp.empty(x_hat.shape, grad.dtype) if ctx.retain_graph else x_hat
+        sums = need_weight or need_bias or (need_x and training)
 
-        def run(part):
-            c = (slice(None), part)
-            dy_part, x_hat_part = dy[c], x_hat[c]
-            if d_beta is not None:
-                d_beta[c] = _channel_sum(dy_part, axes)
-            if d_gamma is not None:
-                d_gamma[c] = _channel_dot(dy_part, x_hat_part, axes)
-            if not need_x:
-                return
-            scale = inv_std[c] if weight is None else weight[c] * inv_std[c]
-            scale = _spread(scale, dy_part.shape)
-            grad_x_part = grad_x[c]
-            if training:  # (scale / m) * (m dy - d_beta - x_hat d_gamma), in place
-                xp.multiply(x_hat_part, _spread(-d_gamma[c] / m, dy_part.shape), out=grad_x_part)
-                grad_x_part += dy_part
-                grad_x_part -= _spread(d_beta[c] / m, dy_part.shape)
-                grad_x_part *= scale
-            else:
-                xp.multiply(dy_part, scale, out=grad_x_part)
-
-        backend.parallel_map(run, _channel_parts(dy, axes))
+        arrays = (dy, x_hat, grad_x, inv_std, weight)
+        d_gamma, d_beta = _over_channels(_normalize_backward, arrays, axes, sums, m, training)
         return (
             None if grad_x is None else grad_x.reshape(grad.shape),
             d_gamma.reshape(-1) if need_weight else None,
@@ -139,12 +102,66 @@ class BatchNorm(Function):
         )
 
 
-def _channel_parts(view: Any, axes: tuple) -> list:
-    """Slices of the channels (axis 1 of the merged view) for minigrad's threads: the
-    statistics and every elementwise step are per channel, so the parts share nothing."""
-    if 1 in axes:
-        return [Ellipsis]
-    return backend.parallel_parts(view, axis=1)
+def _over_channels(function: Any, arrays: tuple, axes: tuple, *constants: Any) -> tuple:
+    """function(*arrays, axes, *constants) on all channels at once, or over minigrad's threads
+    on slices of the channels (axis 1 of the merged view): batch norm's statistics and every
+    elementwise step are per channel, so the parts share nothing. Entries of `arrays` may be
+    None or tuples of arrays; the per-channel arrays that function returns are joined back."""
+    parts = [Ellipsis] if 1 in axes else backend.parallel_parts(arrays[0], axis=1)
+    if len(parts) == 1:  # no views to make
+        return function(*arrays, axes, *constants)
+
+    def run(part):
+        c = (slice(None), part)
+        return function(*(_channels(a, c) for a in arrays), axes, *constants)
+
+    xp = backend.array_module(arrays[0])
+    joined = zip(*backend.parallel_map(run, parts))
+    return tuple(None if r[0] is None else xp.concatenate(r, axis=1) for r in joined)
+
+
+def _channels(values: Any, c: tuple) -> Any:
+    """values[c] (each of them for a tuple; None stays None)."""
+    if values is None:
+        return None
+    return tuple(a[c] for a in values) if isinstance(values, tuple) else values[c]
+
+
+def _normalize(x, x_hat, out, stats, weight, bias, axes, m, eps):
+    """BatchNorm's forward for some channels: x_hat and out written in place; returns the
+    mean, var (the batch's when stats is None, else stats) and inv_std, each (1, C, 1)."""
+    xp = backend.array_module(x)
+    mean = _channel_sum(x, axes) / m if stats is None else stats[0]
+    xp.subtract(x, _spread(mean, x.shape), out=x_hat)
+    var = _channel_dot(x_hat, x_hat, axes) / m if stats is None else stats[1]
+    inv_std = 1 / xp.sqrt(var + eps)
+    x_hat *= _spread(inv_std, x.shape)
+    if weight is None:
+        out[...] = x_hat
+    else:
+        xp.multiply(x_hat, _spread(weight, x.shape), out=out)
+    if bias is not None:
+        out += _spread(bias, x.shape)
+    return mean, var, inv_std
+
+
+def _normalize_backward(dy, x_hat, grad_x, inv_std, weight, axes, sums, m, training):
+    """BatchNorm's backward for some channels: grad_x written in place (it may be x_hat
+    itself; None: not wanted); returns d_gamma and d_beta when `sums`, else (None, None)."""
+    xp = backend.array_module(dy)
+    d_beta = _channel_sum(dy, axes) if sums else None
+    d_gamma = _channel_dot(dy, x_hat, axes) if sums else None
+    if grad_x is None:
+        return d_gamma, d_beta
+    scale = _spread(inv_std if weight is None else weight * inv_std, dy.shape)
+    if training:  # (scale / m) * (m dy - d_beta - x_hat d_gamma), in place
+        xp.multiply(x_hat, _spread(-d_gamma / m, dy.shape), out=grad_x)
+        grad_x += dy
+        grad_x -= _spread(d_beta / m, dy.shape)
+        grad_x *= scale
+    else:
+        xp.multiply(dy, scale, out=grad_x)
+    return d_gamma, d_beta
 
 
 def _spread(values: Any, shape: tuple) -> Any:
