@@ -7,6 +7,8 @@ Run: python -m benchmarks.bench_batchnorm
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 import minigrad as mg
@@ -77,6 +79,15 @@ def torch_step(torch, shape: tuple):
 
 def main() -> None:
     mg.backend.retain_freed_host_memory()  # as train.py runs
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="minigrad.set_num_threads (default 1: the "
+        "graph version and NumPy by hand run on one thread too)",
+    )
+    mg.set_num_threads(parser.parse_args().threads)
     torch = try_import_torch()
     rows = []
     for shape in SHAPES:
@@ -99,6 +110,7 @@ def main() -> None:
     if torch is not None:
         headers.append("fused/torch")
     where = f"torch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "no torch"
+    where = f"minigrad {mg.get_num_threads()} thread(s) (--threads), {where}"
     print_table(
         f"batch norm forward+backward (training), medians of 31 interleaved repeats; {where}",
         rows,

@@ -1,6 +1,6 @@
 """Conv2d and max_pool2d speed: minigrad forward+backward against PyTorch CPU in the same run.
 
-Run: python -m benchmarks.bench_conv [--rounds 7] [--profile]
+Run: python -m benchmarks.bench_conv [--rounds 7] [--threads N] [--profile]
 PyTorch is optional (figures for minigrad alone without it); --profile prints where minigrad's
 conv step spends its time (cProfile, sorted by own time).
 """
@@ -125,8 +125,15 @@ def main() -> None:
     mg.backend.retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="blocks of 3 calls per competitor")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help="minigrad.set_num_threads (default: all cores, as train.py runs the CNN)",
+    )
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
+    mg.set_num_threads(args.threads)
     torch = try_import_torch()
     cases = {
         "Conv2d 32->64 3x3 pad 1, x (128,32,14,14)": conv_case(torch),
@@ -141,7 +148,8 @@ def main() -> None:
         else:
             theirs = times["torch"] * 1e3
             rows.append((name, f"{ours:.1f}", f"{theirs:.1f}", f"{ours / theirs:.2f}x"))
-    threads = f", torch threads {torch.get_num_threads()}" if torch is not None else ""
+    threads = f", minigrad threads {mg.get_num_threads()}"
+    threads += f", torch threads {torch.get_num_threads()}" if torch is not None else ""
     print_table(
         f"float32 forward+backward, medians of {3 * args.rounds} calls in alternating blocks "
         f"(ms){threads}",
