@@ -295,6 +295,8 @@ def parallel_map(function: Any, parts: list) -> list:
 def parallel_matmul(a: Any, b: Any) -> Any:
     """a @ b for 2-d arrays, a's rows split over minigrad's threads (each part one BLAS call
     into its own rows of the result)."""
+    if _num_threads == 1:
+        return a @ b
     parts = parallel_parts(a, a.shape[0] * a.shape[1] * b.shape[1])
     if len(parts) == 1:
         return a @ b

@@ -4,6 +4,7 @@ of primitive ops (to check and compare the two derivations), and the running-sta
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -174,13 +175,14 @@ def _spread(values: Any, shape: tuple) -> Any:
     contiguous row (1, C, L). Broadcasting that row over the input runs NumPy's contiguous
     inner loop; a (1, C, 1) column makes it loop over short runs of L and takes about twice
     as long. For (N, C) it is the values as they are."""
-    row_shape = (1,) + tuple(shape[1:])
-    if values.shape == row_shape:
+    if len(shape) == 2:  # (N, C): nothing to repeat
         return values
+    row_shape = (1, *shape[1:])
     xp = backend.array_module(values)
     return xp.ascontiguousarray(xp.broadcast_to(values, row_shape))
 
 
+@functools.lru_cache(maxsize=256)  # called with the same few shapes on every step
 def merge_reduced_axes(shape: tuple, axes: tuple) -> tuple[tuple, tuple]:
     """`shape` with each run of adjacent reduction axes merged into one, and the reduction
     axes of the merged shape: ((8, 16, 4, 4), (0, 2, 3)) -> ((8, 16, 16), (0, 2))."""
@@ -320,7 +322,7 @@ def _check_arguments(x, running_mean, running_var, weight, bias, training, backw
             "batch_norm: training=False normalizes with running_mean and running_var, which "
             "are None; pass them, or training=True to use the batch statistics"
         )
-    channels = x.shape[1]
+    channels, device = x.shape[1], x.device
     named = {"running_mean": running_mean, "running_var": running_var}
     for name, other in {**named, "weight": weight, "bias": bias}.items():
         if other is None:
@@ -330,9 +332,9 @@ def _check_arguments(x, running_mean, running_var, weight, bias, training, backw
                 f"batch_norm: {name} has shape {other.shape}, expected ({channels},): one value "
                 f"per channel of the input of shape {x.shape}"
             )
-        if other.device != x.device:
+        if other.device != device:
             raise RuntimeError(
-                f"batch_norm: input is on {x.device} but {name} is on {other.device}; "
+                f"batch_norm: input is on {device} but {name} is on {other.device}; "
                 "move them with .to(device) first"
             )
         if name in ("weight", "bias") and other.dtype != x.dtype:
