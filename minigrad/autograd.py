@@ -58,18 +58,17 @@ class Function:
         ctx = cls()
         arrays = []
         needs_grad = []
-        device = None
+        on_host = True  # NumPy arrays all live on "cpu": only device arrays need comparing
         for value in inputs:
             if isinstance(value, Tensor):
-                if device is None:
-                    device = value.device
-                elif value.device != device:
-                    _raise_device_mismatch(cls, inputs)
+                on_host = on_host and type(value.data) is backend.HostArray
                 arrays.append(value.data)
                 needs_grad.append(value.requires_grad)
             else:
                 arrays.append(value)
                 needs_grad.append(False)
+        if not on_host:
+            _check_one_device(cls, inputs)
         ctx.needs_input_grad = tuple(needs_grad)
         if params and any(isinstance(value, Tensor) for value in params.values()):
             _raise_tensor_keyword(cls, params)
@@ -107,8 +106,10 @@ def _raise_tensor_keyword(op: type, params: dict) -> None:
     )
 
 
-def _raise_device_mismatch(op: type, inputs: tuple) -> None:
+def _check_one_device(op: type, inputs: tuple) -> None:
     devices = [value.device for value in inputs if isinstance(value, Tensor)]
+    if len(set(devices)) == 1:
+        return
     raise RuntimeError(
         f"{_snake_case(op.__name__)}: expected all tensors on the same device, got {devices}; "
         "move them with .to(device) first"

@@ -21,6 +21,8 @@ int64 = numpy.dtype("int64")
 uint8 = numpy.dtype("uint8")
 bool_ = numpy.dtype("bool")
 
+HostArray = numpy.ndarray  # the array type of device "cpu"
+
 _cupy: ModuleType | None = None
 
 

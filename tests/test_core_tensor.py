@@ -5,6 +5,7 @@ import pytest
 from conftest import DEVICES
 
 import minigrad as mg
+from minigrad import backend
 
 
 def test_default_dtypes_follow_pytorch():
@@ -89,6 +90,27 @@ def test_to_device_round_trip_is_differentiable(device):
     (y * y).sum().backward()
     assert x.grad.device == "cpu"
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_mixing_devices_names_both_without_a_gpu(monkeypatch):
+    """The op-level check, with a stand-in for a device array: any array that is not a plain
+    NumPy array has its device compared."""
+
+    class DeviceArray(np.ndarray):
+        pass
+
+    host_device_of = backend.device_of
+    monkeypatch.setattr(
+        backend,
+        "device_of",
+        lambda a: "cuda:0" if isinstance(a, DeviceArray) else host_device_of(a),
+    )
+    on_gpu = mg.Tensor(np.ones(2).view(DeviceArray))
+    with pytest.raises(
+        RuntimeError, match=r"add: expected all tensors on the same device, got \['cpu', 'cuda:0'\]"
+    ):
+        mg.ones(2) + on_gpu
+    assert (on_gpu * on_gpu).device == "cuda:0"  # one device: no error
 
 
 @pytest.mark.gpu
