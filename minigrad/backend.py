@@ -224,11 +224,12 @@ PARALLEL_MIN_WORK = 1 << 18  # below this much work a thread hand-off (~20 µs) 
 def set_num_threads(count: int) -> bool:
     """CPU threads for minigrad's ops, like torch.set_num_threads (default 1).
 
-    With count > 1 the large ops (convolution, pooling, ReLU, Linear's products) split their
-    work along the batch into `count` parts that run at once on minigrad's thread pool; NumPy
-    releases the GIL inside its array loops and BLAS calls. OpenBLAS is set to one thread in
-    both cases: its idle threads spin-wait for about 100 ms after every product, holding the
-    cores that minigrad's threads need, and its one thread is faster for small products.
+    With count > 1 the large ops (convolution, max-pooling, ReLU, Linear's products, and batch
+    norm, which splits its channels) split their work along the batch into `count` parts that
+    run at once on minigrad's thread pool; NumPy releases the GIL inside its array loops and
+    BLAS calls. OpenBLAS is set to one thread in both cases: its idle threads spin-wait for
+    about 100 ms after every product, holding the cores that minigrad's threads need, and one
+    thread is faster for small products.
     Until this is called, ops are not split and OpenBLAS keeps its own thread count.
     Returns False when no OpenBLAS was found (its threads untouched)."""
     global _num_threads, _executor
