@@ -2,7 +2,8 @@
 
 Each op is one fused Function on raw arrays. Its loops run over the kh*kw kernel offsets only
 (one strided slice of the whole batch per offset, never over pixels or the batch), so NumPy and
-CuPy share the code.
+CuPy share the code. On the CPU, conv2d and max_pool2d cut a large batch into parts that run on
+minigrad's threads (backend.parallel_parts), each part writing its own samples' outputs.
 """
 
 from __future__ import annotations
