@@ -72,11 +72,16 @@ def tiny_mnist(tmp_path) -> Path:
     return tmp_path / "data"
 
 
-@pytest.fixture(params=[1, 3], ids=["1-thread", "3-threads"])
-def threads(request, monkeypatch):
-    """Run a test with its ops unsplit, then split along the batch over 3 threads even for
-    tiny arrays (PARALLEL_MIN_WORK lowered), so the split code paths meet the same checks."""
+@pytest.fixture
+def split_ops(monkeypatch):
+    """Ops split along the batch even for tiny arrays (PARALLEL_MIN_WORK lowered to 1) once
+    set_num_threads(n > 1) is called; _seeded puts minigrad back on one thread afterwards."""
     monkeypatch.setattr(minigrad.backend, "PARALLEL_MIN_WORK", 1)
+
+
+@pytest.fixture(params=[1, 3], ids=["1-thread", "3-threads"])
+def threads(request, split_ops):
+    """Run a test with its ops unsplit, then split along the batch over 3 threads, so the
+    split code paths meet the same checks."""
     minigrad.set_num_threads(request.param)
-    yield request.param
-    minigrad.set_num_threads(1)
+    return request.param

@@ -93,18 +93,15 @@ def test_set_num_threads_sets_minigrad_threads_and_one_blas_thread():
 
 
 @pytest.fixture
-def three_threads(monkeypatch):
+def three_threads(split_ops):
     mg.set_num_threads(3)
-    monkeypatch.setattr(backend, "PARALLEL_MIN_WORK", 10)
-    yield
-    mg.set_num_threads(1)
 
 
 def test_parallel_parts_cut_the_first_axis_into_one_slice_per_thread(three_threads):
     parts = backend.parallel_parts(np.zeros((8, 2)))
     assert parts == [slice(0, 2), slice(2, 5), slice(5, 8)]
     assert backend.parallel_parts(np.zeros((2, 10))) == [slice(0, 1), slice(1, 2)]  # 2 items
-    assert backend.parallel_parts(np.zeros((8, 2)), work=9) == [Ellipsis]  # too little work
+    assert backend.parallel_parts(np.zeros((8, 2)), work=0) == [Ellipsis]  # under the minimum
     assert backend.parallel_parts(np.zeros(())) == [Ellipsis]  # 0-d: indexed whole by ...
     assert backend.parallel_parts(np.zeros((1, 50))) == [Ellipsis]
 

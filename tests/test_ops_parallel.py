@@ -37,8 +37,7 @@ def test_linear_split_matches_the_product_and_gradchecks(threads):
 
 
 @pytest.mark.parametrize("bn", [False, True], ids=["plain", "bn"])
-def test_cnn_step_gives_the_same_loss_and_gradients_split_or_not(bn, monkeypatch):
-    monkeypatch.setattr(minigrad.backend, "PARALLEL_MIN_WORK", 1)
+def test_cnn_step_gives_the_same_loss_and_gradients_split_or_not(bn, split_ops):
     rng = np.random.default_rng(0)
     images = minigrad.tensor(rng.random((5, 1, 28, 28)))
     labels = minigrad.tensor(rng.integers(0, 10, 5))
@@ -50,7 +49,6 @@ def test_cnn_step_gives_the_same_loss_and_gradients_split_or_not(bn, monkeypatch
         loss = F.cross_entropy(model(images), labels)
         loss.backward()
         results.append((loss.item(), [p.grad.numpy() for p in model.parameters()]))
-    minigrad.set_num_threads(1)
     (loss_1, grads_1), (loss_2, grads_2) = results
     assert loss_1 == pytest.approx(loss_2, rel=1e-13)
     for one, two in zip(grads_1, grads_2):
