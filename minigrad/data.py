@@ -1,13 +1,13 @@
-"""Datasets and the DataLoader: whole batches by array indexing, seeded shuffling, and one
-move to the device per batch.
+"""Datasets and the DataLoader: whole batches by array indexing, seeded shuffling, PyTorch's
+default collation of structured samples, and one move to the device per batch.
 
 Host-side module: it imports numpy for the index permutations, their random generators and
-for stacking the samples of generic datasets.
+for collating the samples of generic datasets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy
@@ -77,19 +77,22 @@ class TensorDataset(Dataset):
 class DataLoader:
     """Iterate over a dataset in batches; each ``iter(loader)`` is one epoch.
 
-    - Batches are tuples of Tensors, one per field of a sample (a single Tensor when samples
-      are single values); dtypes are kept (float32 images stay float32, int64 labels int64).
-      With `device`, each batch array is moved there once; otherwise it stays where the
+    - Datasets with ``__getitems__`` (TensorDataset) are indexed once per batch, giving a
+      tuple of Tensors. Others are read sample by sample and collated as PyTorch's
+      default_collate does, field by field: arrays, Tensors and NumPy scalars are stacked
+      (dtypes kept: float32 images stay float32), Python numbers become a 1-d Tensor (int ->
+      int64, float -> float64, bool -> bool), str fields a list of str; dicts, tuples, lists
+      and namedtuples keep their structure, so (image, label) samples give a tuple of Tensors
+      and dict samples a dict. Anything else (None, other objects) is a TypeError.
+    - With `device`, each batch array is moved there once; otherwise it stays where the
       dataset keeps it.
-    - Datasets with ``__getitems__`` (TensorDataset) are indexed once per batch; others are
-      read sample by sample and stacked.
     - Shuffling is reproducible: the order of epoch k is a function of (seed, k) only. The
       loader counts epochs itself (``loader.epoch`` is the one the next ``iter()`` uses);
       ``set_epoch(k, start_batch=b)`` makes the next ``iter()`` epoch k from its batch b on,
       to resume an interrupted run without replaying the batches it already trained on.
-    - ``transform(batch, rng) -> batch`` is applied to each batch before the device move
-      (augmentation); `rng` is a numpy Generator that is a function of (seed, k, batch
-      number) only, independent of the one that shuffles.
+    - ``transform(batch, rng) -> batch`` is applied to each batch of arrays before they become
+      Tensors and move to the device (augmentation); `rng` is a numpy Generator that is a
+      function of (seed, k, batch number) only, independent of the one that shuffles.
     - With ``seed=None`` and shuffle or transform on, a seed is drawn once from minigrad's CPU
       generator, so ``minigrad.manual_seed`` makes the run reproducible too.
     """
@@ -152,7 +155,8 @@ class DataLoader:
             if fetch_batch is not None:
                 batch = fetch_batch(indices)
             else:
-                batch = _collate([self.dataset[index] for index in indices.tolist()])
+                indices = indices.tolist()
+                batch = _collate([self.dataset[index] for index in indices], indices)
             if self.transform is not None:
                 batch = self.transform(batch, self._generator(epoch, number))
             yield self._to_tensors(batch)
@@ -163,8 +167,17 @@ class DataLoader:
         return numpy.random.default_rng(numpy.random.SeedSequence(self.seed, spawn_key=key))
 
     def _to_tensors(self, batch: Any) -> Any:
-        if isinstance(batch, (tuple, list)):
-            return tuple(self._to_tensors(array) for array in batch)
+        """The batch with its arrays made Tensors (on `device`), its structure and str kept."""
+        if isinstance(batch, (str, bytes)):
+            return batch
+        if isinstance(batch, Mapping):
+            return {key: self._to_tensors(value) for key, value in batch.items()}
+        if _is_namedtuple(batch):
+            return type(batch)(*(self._to_tensors(value) for value in batch))
+        if isinstance(batch, list):
+            return [self._to_tensors(value) for value in batch]
+        if isinstance(batch, tuple):
+            return tuple(self._to_tensors(value) for value in batch)
         if self.device is not None:
             batch = backend.asarray(batch, device=self.device)
         return Tensor(batch)
@@ -178,16 +191,118 @@ def _as_array(value: Any) -> Any:
     return backend.asarray(value, dtype=backend.default_dtype_for(value), device="cpu")
 
 
-def _collate(samples: list[Any]) -> Any:
-    """Stack per-sample values into batch arrays (a tuple of them for tuple samples)."""
-    if isinstance(samples[0], (tuple, list)):
-        return tuple(_stack(field) for field in zip(*samples))
-    return _stack(samples)
+def _collate(samples: list[Any], indices: list[int], path: tuple[Any, ...] = ()) -> Any:
+    """Combine samples field by field, as PyTorch's default_collate does.
+
+    Arrays, Tensors and NumPy scalars are stacked along a new first axis; Python numbers become
+    a 1-d array (bool if all are bools, else float64 if any is a float, else int64); str stay a
+    list; dicts collate per key, tuples and lists per position (namedtuples keep their type).
+    `indices` (the samples' dataset indices) and `path` (the keys down to these values) only
+    name the place in error messages.
+    """
+    first = samples[0]
+    kind = _kind_of(first, indices[0], path)
+    for sample, index in zip(samples[1:], indices[1:]):
+        if _kind_of(sample, index, path) != kind:
+            raise TypeError(
+                f"DataLoader cannot collate {_field(path)}: type {type(sample).__name__} in "
+                f"sample {index} but {type(first).__name__} in sample {indices[0]}"
+            )
+    if kind == "array":
+        return _stack(samples, indices, path)
+    if kind == "number":
+        return numpy.asarray(samples, dtype=_number_dtype(samples))
+    if kind == "str":
+        return list(samples)
+    if kind == "mapping":
+        _check_keys(samples, indices, path)
+        return {
+            key: _collate([sample[key] for sample in samples], indices, (*path, key))
+            for key in first
+        }
+    _check_lengths(samples, indices, path)
+    names = first._fields if _is_namedtuple(first) else range(len(first))
+    fields = [
+        _collate(list(column), indices, (*path, name)) for name, column in zip(names, zip(*samples))
+    ]
+    if _is_namedtuple(first):
+        return type(first)(*fields)
+    return tuple(fields) if isinstance(first, tuple) else fields
 
 
-def _stack(values: Any) -> Any:
-    values = [value.data if isinstance(value, Tensor) else value for value in values]
-    first = values[0]
-    if backend.is_array(first) or isinstance(first, numpy.generic):
-        return backend.array_module(first).stack(values)
-    return numpy.asarray(values, dtype=backend.default_dtype_for(values))
+def _kind_of(value: Any, index: int, path: tuple[Any, ...]) -> str:
+    """How `value` collates: "array", "number", "str", "mapping" or "sequence"."""
+    if isinstance(value, (str, bytes)):
+        return "str"
+    if isinstance(value, (Tensor, numpy.generic)) or backend.is_array(value):
+        if value.dtype.kind not in "biufc":
+            raise TypeError(
+                f"DataLoader cannot collate {_where(path, index)}: type {type(value).__name__} "
+                f"with dtype {value.dtype} (only bool and numeric arrays make Tensors)"
+            )
+        return "array"
+    if isinstance(value, (bool, int, float)):
+        return "number"
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, (tuple, list)):
+        return "sequence"
+    raise TypeError(
+        f"DataLoader cannot collate {_where(path, index)}: type {type(value).__name__} (it "
+        f"collates arrays, Tensors, numbers, str, and dicts, tuples and lists of them)"
+    )
+
+
+def _stack(values: list[Any], indices: list[int], path: tuple[Any, ...]) -> Any:
+    arrays = [value.data if isinstance(value, Tensor) else value for value in values]
+    shape = arrays[0].shape
+    for array, index in zip(arrays[1:], indices[1:]):
+        if array.shape != shape:
+            raise ValueError(
+                f"DataLoader cannot stack {_field(path)}: shape {tuple(shape)} in sample "
+                f"{indices[0]} but {tuple(array.shape)} in sample {index}"
+            )
+    return backend.array_module(arrays[0]).stack(arrays)
+
+
+def _number_dtype(numbers: list[Any]) -> Any:
+    if all(isinstance(number, bool) for number in numbers):
+        return backend.bool_
+    if any(isinstance(number, float) for number in numbers):
+        return backend.float64
+    return backend.int64
+
+
+def _check_keys(samples: list[Mapping], indices: list[int], path: tuple[Any, ...]) -> None:
+    first = samples[0]
+    for sample, index in zip(samples[1:], indices[1:]):
+        missing = [key for key in first if key not in sample]
+        extra = [key for key in sample if key not in first]
+        if missing or extra:
+            raise ValueError(
+                f"DataLoader cannot collate {_field(path)}: sample {index} misses keys "
+                f"{missing} and has extra keys {extra} compared with sample {indices[0]}"
+            )
+
+
+def _check_lengths(samples: list[Any], indices: list[int], path: tuple[Any, ...]) -> None:
+    length = len(samples[0])
+    for sample, index in zip(samples[1:], indices[1:]):
+        if len(sample) != length:
+            raise ValueError(
+                f"DataLoader cannot collate {_field(path)}: length {len(sample)} in sample "
+                f"{index} but {length} in sample {indices[0]}"
+            )
+
+
+def _is_namedtuple(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(type(value), "_fields")
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    """The collated place for messages: "field 'meta.size'" (keys joined like state_dict's)."""
+    return f"field {'.'.join(map(str, path))!r}" if path else "the samples"
+
+
+def _where(path: tuple[Any, ...], index: int) -> str:
+    return f"{_field(path)} of sample {index}" if path else f"sample {index}"

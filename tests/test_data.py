@@ -1,4 +1,7 @@
-"""Datasets and the DataLoader: batch shapes, reproducible shuffling, transforms, device moves."""
+"""Datasets and the DataLoader: batch shapes, collation, reproducible shuffling, transforms,
+device moves."""
+
+from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -95,6 +98,183 @@ def test_generic_datasets_are_read_per_sample_and_stacked():
 def test_invalid_batch_size_raises(batch_size):
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         DataLoader(make_dataset(), batch_size=batch_size)
+
+
+# --- collation of structured samples ---------------------------------------------------------
+
+
+class ListDataset(Dataset):
+    """A generic dataset over a list of samples of any structure."""
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        return self.samples[index]
+
+
+def first_batch(samples, **loader_options):
+    return next(iter(DataLoader(ListDataset(samples), batch_size=len(samples), **loader_options)))
+
+
+def leaves(batch):
+    """Every Tensor and str in a (nested) batch."""
+    if isinstance(batch, dict):
+        return [leaf for value in batch.values() for leaf in leaves(value)]
+    if isinstance(batch, (tuple, list)):
+        return [leaf for value in batch for leaf in leaves(value)]
+    return [batch]
+
+
+def assert_no_object_dtype(batch):
+    for leaf in leaves(batch):
+        assert isinstance(leaf, (minigrad.Tensor, str))
+        if isinstance(leaf, minigrad.Tensor):
+            assert leaf.dtype != object
+
+
+def image_sample(index):
+    return {"image": IMAGES[index], "label": int(LABELS[index]), "name": f"img{index}"}
+
+
+def test_dict_samples_collate_to_a_dict_of_tensors_and_a_list_of_names():
+    batch = first_batch([image_sample(index) for index in (3, 0, 7)])
+    assert isinstance(batch, dict) and list(batch) == ["image", "label", "name"]
+    assert batch["image"].dtype == minigrad.float32 and batch["image"].shape == (3, 2, 3)
+    np.testing.assert_array_equal(batch["image"].numpy(), IMAGES[[3, 0, 7]])
+    assert batch["label"].dtype == minigrad.int64 and batch["label"].shape == (3,)
+    assert batch["label"].tolist() == [3, 0, 7]
+    assert batch["name"] == ["img3", "img0", "img7"]
+    assert_no_object_dtype(batch)
+
+
+def test_tuple_samples_collate_field_by_field_with_pytorchs_dtypes():
+    samples = [
+        (IMAGES[index, 0], index / 2, index, np.float32(index), index % 2 == 0)
+        for index in range(4)
+    ]
+    rows, halves, counts, scalars, evens = first_batch(samples)
+    assert rows.dtype == minigrad.float32 and rows.shape == (4, 3)
+    assert halves.dtype == minigrad.float64 and halves.tolist() == [0.0, 0.5, 1.0, 1.5]
+    assert counts.dtype == minigrad.int64 and counts.tolist() == [0, 1, 2, 3]
+    assert scalars.dtype == minigrad.float32 and scalars.shape == (4,)
+    assert evens.dtype == minigrad.bool_ and evens.tolist() == [True, False, True, False]
+    assert_no_object_dtype((rows, halves, counts, scalars, evens))
+
+
+Labeled = namedtuple("Labeled", ["image", "label"])
+
+
+def test_namedtuple_samples_keep_their_type():
+    batch = first_batch([Labeled(minigrad.tensor(IMAGES[index]), index) for index in range(3)])
+    assert isinstance(batch, Labeled)
+    assert batch.image.dtype == minigrad.float32 and batch.image.shape == (3, 2, 3)
+    assert batch.label.dtype == minigrad.int64 and batch.label.tolist() == [0, 1, 2]
+
+
+def test_nested_dicts_and_lists_collate_recursively():
+    samples = [
+        {
+            "image": IMAGES[index],
+            "meta": {"size": (2, 3 + index), "source": "camera", "scale": 0.5 * index},
+            "crops": [IMAGES[index, :, :2], IMAGES[index, :, 1:]],
+        }
+        for index in range(2)
+    ]
+    batch = first_batch(samples)
+    heights, widths = batch["meta"]["size"]
+    assert heights.dtype == widths.dtype == minigrad.int64
+    assert heights.tolist() == [2, 2] and widths.tolist() == [3, 4]
+    assert batch["meta"]["source"] == ["camera", "camera"]
+    assert batch["meta"]["scale"].dtype == minigrad.float64
+    assert isinstance(batch["crops"], list) and [crop.shape for crop in batch["crops"]] == [
+        (2, 2, 2),
+        (2, 2, 2),
+    ]
+    np.testing.assert_array_equal(batch["crops"][1].numpy(), IMAGES[:2, :, 1:])
+    assert_no_object_dtype(batch)
+
+
+class Metadata:
+    """An arbitrary object, which collation cannot stack."""
+
+
+@pytest.mark.parametrize(
+    "samples, error, match",
+    [
+        (
+            [{"image": np.zeros((2, 3))}, {"image": np.zeros((3, 3))}],
+            ValueError,
+            r"stack field 'image': shape \(2, 3\) in sample 0 but \(3, 3\) in sample 1",
+        ),
+        (
+            [(np.zeros(2), 0), (np.zeros(3), 1)],
+            ValueError,
+            r"stack field '0': shape \(2,\) in sample 0 but \(3,\) in sample 1",
+        ),
+        (
+            [{"meta": {"size": np.zeros(2)}}, {"meta": {"size": np.zeros(1)}}],
+            ValueError,
+            r"stack field 'meta.size': shape \(2,\) in sample 0 but \(1,\) in sample 1",
+        ),
+        (
+            [{"image": np.zeros(2), "label": 0}, {"image": np.zeros(2), "y": 1}],
+            ValueError,
+            r"sample 1 misses keys \['label'\] and has extra keys \['y'\] compared with sample 0",
+        ),
+        ([(np.zeros(2), 0), (np.zeros(2),)], ValueError, "length 1 in sample 1 but 2 in sample 0"),
+        ([{"meta": None}, {"meta": None}], TypeError, "field 'meta' of sample 0: type NoneType"),
+        ([{"meta": Metadata()}] * 2, TypeError, "field 'meta' of sample 0: type Metadata"),
+        (
+            [(np.zeros(2), np.array([None, 1]))] * 2,
+            TypeError,
+            "field '1' of sample 0: type ndarray with dtype object",
+        ),
+        (
+            [(np.zeros(2), 1), (np.zeros(2), np.ones(1))],
+            TypeError,
+            "collate field '1': type ndarray in sample 1 but int in sample 0",
+        ),
+    ],
+    ids=[
+        "shapes",
+        "tuple-shapes",
+        "nested-shapes",
+        "keys",
+        "lengths",
+        "none",
+        "object",
+        "object-dtype",
+        "mixed-types",
+    ],
+)
+def test_samples_that_cannot_be_collated_raise_a_clear_error(samples, error, match):
+    with pytest.raises(error, match=match):
+        first_batch(samples)
+
+
+def test_collation_errors_name_the_dataset_index_of_the_sample():
+    samples = [(np.zeros(2), "fine")] * 3 + [(np.zeros(2), None)]
+    loader = DataLoader(ListDataset(samples), batch_size=2)
+    with pytest.raises(TypeError, match="field '1' of sample 3: type NoneType"):
+        list(loader)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_dict_batches_are_transformed_as_arrays_then_moved_to_the_device(device):
+    def brighten(batch, rng):
+        assert isinstance(batch["image"], np.ndarray) and batch["name"] == ["img0", "img1"]
+        return {**batch, "image": batch["image"] + 1}
+
+    samples = [image_sample(index) for index in range(2)]
+    batch = first_batch(samples, device=device, transform=brighten)
+    expected = minigrad.backend.normalize_device(device)
+    assert batch["image"].device == batch["label"].device == expected
+    np.testing.assert_array_equal(batch["image"].numpy(), IMAGES[:2] + 1)
+    assert batch["name"] == ["img0", "img1"]
 
 
 # --- shuffling --------------------------------------------------------------------------------
