@@ -1,8 +1,11 @@
 """conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d: values against direct loops and hand
 computations, float64 gradchecks, max-pool gradient routing, and the boundary's error messages."""
 
+import math
+
 import numpy as np
 import pytest
+from conftest import DEVICES
 
 import minigrad
 import minigrad.nn.functional as F
@@ -42,6 +45,18 @@ def naive_pool(x, kernel, stride, pad, reduce, fill):
     for p in range(out_h):
         for q in range(out_w):
             out[:, :, p, q] = reduce(x[:, :, p * sh : p * sh + kh, q * sw : q * sw + kw], (2, 3))
+    return out
+
+
+def naive_adaptive_avg_pool(x, output_size):
+    """PyTorch's adaptive windows: rows floor(p H / out_h) to ceil((p + 1) H / out_h), and so on."""
+    (height, width), (out_h, out_w) = x.shape[2:], output_size
+    out = np.zeros(x.shape[:2] + (out_h, out_w))
+    for p in range(out_h):
+        rows = slice(math.floor(p * height / out_h), math.ceil((p + 1) * height / out_h))
+        for q in range(out_w):
+            columns = slice(math.floor(q * width / out_w), math.ceil((q + 1) * width / out_w))
+            out[:, :, p, q] = x[:, :, rows, columns].mean(axis=(2, 3))
     return out
 
 
@@ -255,6 +270,65 @@ def test_max_pool2d_padding_never_wins():
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[4, 2], [2, 1]])  # first max wins
 
 
+INF = float("inf")
+
+# (x (H, W), kernel_size, stride, padding, dy = 1, 2, 3, ... in row-major order: expected dx);
+# the padding is never a candidate, so a window whose real elements are all -inf sends its dy
+# to its first real element in row-major order (values checked against PyTorch 2.13)
+MINUS_INF_WINDOW_CASES = {
+    # 3x3 outputs: windows (0, 0), (0, 1), (1, 0) hold only -inf, first real x[0, 0]
+    # (dy 1 + 2 + 4); window (0, 2) only x[0, 1] (dy 3); (2, 0) only x[1, 0] (dy 7)
+    "2x2_stride1_padding1": (
+        [[-INF, -INF], [-INF, 3.0]],
+        2,
+        1,
+        1,
+        [[7, 3], [7, 5 + 6 + 8 + 9]],
+    ),
+    # every window's first real element is the top-left of its unpadded part
+    "3x3_stride2_padding1": (
+        [[-INF] * 4] * 4,
+        3,
+        2,
+        1,
+        [[1, 2, 0, 0], [3, 4, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
+    ),
+    # first real row max(1 - 2p, 0) + 2p - 1 of x: 0, 1, 3; first real column q - 1 or 0
+    "non_square_3x2_stride2x1_padding1": (
+        [[-INF] * 4] * 5,
+        (3, 2),
+        (2, 1),
+        (1, 1),
+        [[1 + 2, 3, 4, 5], [6 + 7, 8, 9, 10], [0] * 4, [11 + 12, 13, 14, 15], [0] * 4],
+    ),
+    # the real maxima 1 and 2 win where they are; windows (0, 0) and (2, 2) hold only -inf
+    # and send their dy 1 and 9 to their first real elements x[0, 0] and x[1, 1]
+    "3x3_stride1_padding1_mixed": (
+        [[-INF, -INF, 1.0], [-INF, -INF, -INF], [2.0, -INF, -INF]],
+        3,
+        1,
+        1,
+        [[1, 0, 2 + 3 + 6], [0, 9, 0], [4 + 5 + 7 + 8, 0, 0]],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MINUS_INF_WINDOW_CASES.values(), ids=MINUS_INF_WINDOW_CASES.keys())
+def test_max_pool2d_window_of_minus_inf_sends_its_gradient_to_the_first_real_element(case, threads):
+    image, kernel, stride, padding, expected = case
+    batch = np.broadcast_to(np.array(image), (5, 2, *np.shape(image)))  # 3 threads: 1, 2, 2
+    x = minigrad.tensor(np.ascontiguousarray(batch), requires_grad=True)
+    out = F.max_pool2d(x, kernel, stride, padding)
+    pooled = out.numpy()[0, 0]
+    grad_out = np.arange(1.0, pooled.size + 1).reshape(pooled.shape)
+    out.backward(minigrad.tensor(np.broadcast_to(grad_out, out.shape).copy()))
+    np.testing.assert_array_equal(x.grad.numpy(), np.broadcast_to(expected, x.shape))
+    reference = naive_pool(
+        batch, as_pair(kernel), as_pair(stride), as_pair(padding), np.max, -np.inf
+    )
+    np.testing.assert_array_equal(out.numpy(), reference)
+
+
 def test_max_pool2d_propagates_nan_as_pytorch():
     x = minigrad.tensor([[[[1.0, float("nan")], [2, 3]]]], requires_grad=True)
     out = F.max_pool2d(x, 2)
@@ -313,9 +387,72 @@ def test_adaptive_avg_pool2d_divisible_sizes_average_equal_windows(x_shape, outp
     assert minigrad.gradcheck(lambda x: F.adaptive_avg_pool2d(x, output_size), x)
 
 
-def test_adaptive_avg_pool2d_unequal_windows_are_not_implemented():
-    with pytest.raises(NotImplementedError, match=r"output size \(3, 3\) must divide .*\(7, 7\)"):
-        F.adaptive_avg_pool2d(minigrad.randn(1, 2, 7, 7), 3)
+def test_adaptive_avg_pool2d_unequal_windows_by_hand():
+    # 3 -> 2: rows [0, 2) and [1, 3), columns likewise, overlapping in the middle
+    x = minigrad.arange(9.0).reshape(1, 1, 3, 3)
+    out = F.adaptive_avg_pool2d(x, 2)
+    assert out.dtype == minigrad.float32
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[2, 3], [5, 6]])
+    # 5 -> 3: columns [0, 2), [1, 4), [3, 5) of the column means 2.5, 3.5, ..., 6.5
+    x = minigrad.arange(10.0, dtype=minigrad.float64).reshape(1, 1, 2, 5)
+    out = F.adaptive_avg_pool2d(x, (1, 3))
+    np.testing.assert_allclose(out.numpy()[0, 0], [[3, 4.5, 6]], rtol=1e-15)
+
+
+def test_adaptive_avg_pool2d_output_larger_than_input_by_hand():
+    # 2 -> 3: windows [0, 1), [0, 2), [1, 2); each input row lies in windows of sizes 1 and 2
+    x = minigrad.tensor([[[[0.0, 1], [2, 3]]]], requires_grad=True)
+    out = F.adaptive_avg_pool2d(x, 3)
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[0, 0.5, 1], [1, 1.5, 2], [2, 2.5, 3]])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((1, 1, 2, 2), 1.5 * 1.5))
+
+
+# (x shape, output_size): sizes that do not divide the input, None, and larger outputs
+ADAPTIVE_CASES = {
+    "7x7_to_3x3": ((2, 3, 7, 7), 3),
+    "7x10_to_5x3": ((2, 2, 7, 10), (5, 3)),
+    "5x6_keep_height_to_4": ((1, 2, 5, 6), (None, 4)),
+    "3x5_to_7x2_larger_height": ((1, 2, 3, 5), (7, 2)),
+    "2x2_to_3x3_larger": ((3, 1, 2, 2), 3),
+}
+
+
+@pytest.mark.parametrize("case", ADAPTIVE_CASES.values(), ids=ADAPTIVE_CASES.keys())
+def test_adaptive_avg_pool2d_matches_direct_loop_with_pytorch_windows(case):
+    x_shape, output_size = case
+    x = random(*x_shape)
+    out = F.adaptive_avg_pool2d(x, output_size)
+    size = tuple(
+        x_shape[2 + axis] if s is None else s for axis, s in enumerate(as_pair(output_size))
+    )
+    np.testing.assert_allclose(out.numpy(), naive_adaptive_avg_pool(x.numpy(), size), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ADAPTIVE_CASES.values(), ids=ADAPTIVE_CASES.keys())
+def test_adaptive_avg_pool2d_gradcheck_unequal_windows(case):
+    x_shape, output_size = case
+    assert minigrad.gradcheck(lambda x: F.adaptive_avg_pool2d(x, output_size), random(*x_shape))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_padded_max_pool2d_and_unequal_adaptive_windows_agree_across_devices(device):
+    image, kernel, stride, padding, expected = MINUS_INF_WINDOW_CASES["3x3_stride1_padding1_mixed"]
+    x = minigrad.tensor([[image]], device=device, requires_grad=True)
+    grad_out = minigrad.arange(1.0, 10.0, device=device).reshape(1, 1, 3, 3)
+    F.max_pool2d(x, kernel, stride, padding).backward(grad_out)
+    assert x.grad.device == minigrad.backend.normalize_device(device)
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], expected)
+    x_host = minigrad.randn(2, 3, 7, 10, requires_grad=True)
+    F.adaptive_avg_pool2d(x_host, (5, 3)).sum().backward()
+    x = x_host.detach().to(device).requires_grad_(True)
+    out = F.adaptive_avg_pool2d(x, (5, 3))
+    assert out.device == x.device and out.dtype == minigrad.float32
+    expected_out = naive_adaptive_avg_pool(x_host.numpy(), (5, 3))
+    np.testing.assert_allclose(out.numpy(), expected_out, rtol=1e-5, atol=1e-6)
+    out.sum().backward()
+    assert x.grad.device == x.device
+    np.testing.assert_allclose(x.grad.numpy(), x_host.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 # --- errors at the boundary -----------------------------------------------------------------
@@ -421,5 +558,7 @@ def test_adaptive_avg_pool2d_rejects_bad_output_sizes():
         F.adaptive_avg_pool2d(x, 0)
     with pytest.raises(ValueError, match=r"output_size must be an int or a pair"):
         F.adaptive_avg_pool2d(x, (1, 2, 3))
+    with pytest.raises(ValueError, match=r"output_size must be an int or a pair of ints"):
+        F.adaptive_avg_pool2d(x, (2.5, 2))
     with pytest.raises(ValueError, match=r"adaptive_avg_pool2d: expected input of shape"):
         F.adaptive_avg_pool2d(minigrad.randn(4, 4), 1)

@@ -41,8 +41,9 @@ class AvgPool2d(_Pool2d):
 
 
 class AdaptiveAvgPool2d(Module):
-    """Mean pooling to a fixed output_size (1 for the global average); see
-    minigrad.ops.conv.adaptive_avg_pool2d for the sizes it supports."""
+    """Mean pooling to a fixed output_size (1 for the global average), any size as in PyTorch:
+    output row p averages input rows floor(p H / out_h) to ceil((p + 1) H / out_h), exclusive
+    (columns likewise), so windows may differ in size and overlap when out_h does not divide H."""
 
     def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
         super().__init__()

@@ -1,4 +1,5 @@
-"""Convolution and pooling on (N, C, H, W) tensors: conv2d by im2col, max and average pooling.
+"""Convolution and pooling on (N, C, H, W) tensors: conv2d by im2col, max, average and adaptive
+average pooling (the last by two small matrix products, one per axis).
 
 Each op is one fused Function on raw arrays. Its loops run over the kh*kw kernel offsets only
 (one strided slice of the whole batch per offset, never over pixels or the batch), so NumPy and
@@ -250,7 +251,9 @@ class MaxPool2d(Function):
     """y[n, c, p, q] = max_{i, j} x_pad[n, c, s_h p + i, s_w q + j], x_pad padded with -inf.
 
     dx[n, c, s_h p + i*, s_w q + j*] += dy[n, c, p, q] at the window's argmax (i*, j*): the
-    first maximum in row-major order (the last NaN when there are NaNs), as in PyTorch.
+    first maximum in row-major order (the last NaN when there are NaNs) among the window's real
+    elements, as in PyTorch; padding is never a candidate, so a window of -inf sends dy to its
+    first real element.
     Both passes split the batch over minigrad's threads, each part writing its own slice.
     """
 
@@ -284,13 +287,21 @@ class MaxPool2d(Function):
 
 
 def _max_pool(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any, argmax: Any) -> None:
-    """The pooled maxima of x into `out` and the offset index i*kw + j of each into `argmax`."""
+    """The pooled maxima of x into `out` and the offset index i*kw + j of each into `argmax`.
+
+    Each window's argmax starts at its first real (unpadded) element and only a strictly
+    greater value or a NaN moves it, so a window whose real elements are all -inf still sends
+    its gradient to real input, never to the padding, as in PyTorch."""
     xp = backend.array_module(x)
     padded = _pad(x, pads, float("-inf"))
     windows = enumerate(_windows(kernel, out.shape[2:], stride))
-    _, (_, _, rows, columns) = next(windows)
-    out[...] = padded[:, :, rows, columns]
-    argmax[...] = 0
+    if pads == ((0, 0), (0, 0)):  # offset 0 is every window's first real element
+        _, (_, _, rows, columns) = next(windows)
+        out[...] = padded[:, :, rows, columns]
+        argmax[...] = 0
+    else:
+        out[...] = float("-inf")
+        argmax[...] = _first_real_offsets(kernel, out.shape[2:], stride, pads, xp)
     window = xp.empty_like(out)
     for index, (_, _, rows, columns) in windows:
         window[...] = padded[:, :, rows, columns]  # contiguous: the compares run faster
@@ -300,6 +311,16 @@ def _max_pool(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any, argmax: 
         # offsets come in increasing order, so the argmax is the last index that won
         # (a masked copyto does the same but is 50x slower in NumPy)
         xp.maximum(argmax, wins.astype(argmax.dtype) * index, out=argmax)
+
+
+def _first_real_offsets(kernel: Pair, out_size: Pair, stride: Pair, pads: Pads, xp: Any) -> Any:
+    """(out_h, out_w) offset indices i0*kw + j0 of each window's first real element in row-major
+    order: i0 = max(top - s_h p, 0) and j0 = max(left - s_w q, 0), the first unpadded row and
+    column of window (p, q); padding of at most half the kernel leaves each window one."""
+    (_, kw), (out_h, out_w), (sh, sw), ((top, _), (left, _)) = kernel, out_size, stride, pads
+    first_row = xp.maximum(top - sh * xp.arange(out_h), 0)
+    first_column = xp.maximum(left - sw * xp.arange(out_w), 0)
+    return first_row[:, None] * kw + first_column[None, :]
 
 
 def _max_pool_grad(grad: Any, argmax: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any):
@@ -356,6 +377,47 @@ class AvgPool2d(Function):
         for _, _, rows, columns in _windows(kernel, grad.shape[2:], stride):
             grad_padded[:, :, rows, columns] += share
         return _unpad(grad_padded, pads)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y[n, c, p, q] = mean of x[n, c, h0(p) : h1(p), w0(q) : w1(q)], PyTorch's windows
+    h0(p) = floor(p H / out_h), h1(p) = ceil((p + 1) H / out_h) (the same along W): they cover
+    the input, may overlap and may have unequal sizes (any output size, larger ones too).
+
+    A mean over a rectangle is separable: y[n, c] = A_h @ x[n, c] @ A_w^T with
+    A_h[p, h] = 1 / (h1(p) - h0(p)) on window p's rows and 0 elsewhere (A_w likewise), so
+    dx[n, c] = A_h^T @ dy[n, c] @ A_w. The product along W, which meets the full-size x or dx,
+    is one 2-d matrix product over all (n, c, h) rows; only the smaller one is batched.
+    """
+
+    @staticmethod
+    def forward(ctx, x, output_size=(1, 1)):
+        xp = backend.array_module(x)
+        n, c, height, width = x.shape
+        out_h, out_w = output_size
+        rows = _adaptive_window_means(height, out_h, x.dtype, xp)
+        columns = _adaptive_window_means(width, out_w, x.dtype, xp)
+        ctx.save_for_backward(rows, columns)
+        ctx.x_shape = x.shape
+        column_means = x.reshape(-1, width) @ columns.T
+        return rows @ column_means.reshape(n, c, height, out_w)
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, columns = ctx.saved_tensors
+        grad_column_means = rows.T @ grad  # (N, C, H, out_w)
+        return (grad_column_means.reshape(-1, columns.shape[0]) @ columns).reshape(ctx.x_shape)
+
+
+def _adaptive_window_means(size: int, out_size: int, dtype: Any, xp: Any) -> Any:
+    """A (out_size, size) with A[p, h] = 1 / (end - start) for start <= h < end, where
+    start = floor(p size / out_size) and end = ceil((p + 1) size / out_size); 0 elsewhere."""
+    positions = xp.arange(out_size)[:, None]
+    start = positions * size // out_size
+    end = -(-(positions + 1) * size // out_size)
+    inputs = xp.arange(size)[None, :]
+    inside = (inputs >= start) & (inputs < end)
+    return (inside / (end - start)).astype(dtype)
 
 
 def _zeros_padded(grad: Any, x_shape: tuple, pads: Pads) -> Any:
@@ -503,24 +565,22 @@ def avg_pool2d(
 def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
     """Mean pooling of x (N, C, H, W) to (N, C, out_h, out_w) (None keeps that input size).
 
-    1 (or (1, 1)) is the global average; other sizes must divide the input size, giving
-    windows of (H / out_h, W / out_w) with no overlap."""
+    Window p along H spans rows floor(p H / out_h) to ceil((p + 1) H / out_h) (exclusive), as in
+    PyTorch, and likewise along W: any output size works, also one that does not divide the
+    input size (windows of unequal size that may overlap) or exceeds it. 1 (or (1, 1)) is the
+    global average."""
     _check_input(x, "adaptive_avg_pool2d")
     size = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
-    if len(size) != 2:
+    if len(size) != 2 or not all(
+        s is None or (isinstance(s, int) and not isinstance(s, bool)) for s in size
+    ):
         raise ValueError(
-            f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}"
+            f"adaptive_avg_pool2d: output_size must be an int or a pair of ints or None, "
+            f"got {output_size!r}"
         )
     size = tuple(x.shape[2 + axis] if s is None else s for axis, s in enumerate(size))
     if min(size) <= 0:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size!r}")
     if size == (1, 1):
         return x.mean(dim=(2, 3), keepdim=True)
-    height, width = x.shape[2:]
-    if height % size[0] or width % size[1]:
-        raise NotImplementedError(
-            f"adaptive_avg_pool2d: output size {size} must divide the input size "
-            f"{(height, width)}; windows of unequal size are not implemented"
-        )
-    kernel = (height // size[0], width // size[1])
-    return AvgPool2d.apply(x, kernel=kernel, stride=kernel, pads=((0, 0), (0, 0)))
+    return AdaptiveAvgPool2d.apply(x, output_size=size)
