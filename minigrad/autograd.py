@@ -27,7 +27,12 @@ class Function:
       arrays, anything else (Python scalars, axes) as it was given; keyword arguments are
       non-differentiable parameters.
     - ``backward(ctx, grad) -> array | tuple``: one gradient per positional input (None
-      where there is none), each of that input's shape. It must not build a graph.
+      where there is none), each of that input's shape, dtype and device; the engine checks
+      this and raises for a wrong count, shape or device (a floating gradient of another
+      floating dtype is converted, as in PyTorch). It must not build a graph, and must not
+      write into `grad`, which other nodes or leaves may hold.
+
+    A Function has one output: forward returns one array.
 
     Use ``ctx.save_for_backward(*arrays)`` / ``ctx.saved_tensors`` for arrays and plain
     attributes (``ctx.axis = ...``) for the rest; ``ctx.needs_input_grad`` tells which
@@ -38,6 +43,7 @@ class Function:
 
     inputs: tuple
     needs_input_grad: tuple
+    input_versions: tuple  # each Tensor input's _version when forward ran
     saved_tensors: tuple = ()
     retain_graph = True
 
@@ -58,23 +64,33 @@ class Function:
         ctx = cls()
         arrays = []
         needs_grad = []
+        versions = []
         on_host = True  # NumPy arrays all live on "cpu": only device arrays need comparing
         for value in inputs:
             if isinstance(value, Tensor):
                 on_host = on_host and type(value.data) is backend.HostArray
                 arrays.append(value.data)
                 needs_grad.append(value.requires_grad)
+                versions.append(value._version)
             else:
                 arrays.append(value)
                 needs_grad.append(False)
+                versions.append(None)
         if not on_host:
             _check_one_device(cls, inputs)
         ctx.needs_input_grad = tuple(needs_grad)
         if params and any(isinstance(value, Tensor) for value in params.values()):
             _raise_tensor_keyword(cls, params)
         output = backend.ensure_array(cls.forward(ctx, *arrays, **params))
+        if not backend.is_array(output):
+            raise TypeError(
+                f"{ctx.name}.forward returned {type(output).__name__}; a Function has one "
+                "output, so forward must return one array (apply a Function per output, or "
+                "return a single array and split it with ops)"
+            )
         if _grad_enabled and any(needs_grad):
             ctx.inputs = inputs
+            ctx.input_versions = tuple(versions)
             return Tensor(output, requires_grad=True, _ctx=ctx)
         return Tensor(output)
 
@@ -171,30 +187,48 @@ class enable_grad(set_grad_enabled):
 
 
 def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into every leaf's `.grad` that requires grad."""
+    """Accumulate d(root)/d(leaf) into every leaf's `.grad` that requires grad.
+
+    Every leaf's `.grad` gets an array of its own (contiguous, writable, of the leaf's shape and
+    dtype): a gradient array that a backward hands to two inputs, a view, or the caller's `grad`
+    is copied before it becomes a leaf's, so that changing one `.grad` in place (zeroing,
+    clipping) never changes another."""
     if not root.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: no input of its graph has "
             "requires_grad=True (or it was computed under no_grad)"
         )
-    grads = {id(root): _initial_grad(root, grad)}
+    root_grad = _initial_grad(root, grad)
+    given = {id(root_grad)}  # ids of arrays held elsewhere: a leaf must not take them as is
     if root._ctx is None:
-        _accumulate_leaf(root, grads[id(root)])
+        _accumulate_leaf(root, root_grad, given)
         return
+    grads = {id(root): root_grad}
     for node_output in reversed(_topological_order(root)):
         out_grad = grads.pop(id(node_output), None)
         if out_grad is None:
             continue
         ctx = node_output._ctx
+        _check_saved_unchanged(ctx, node_output)
         ctx.retain_graph = retain_graph
         input_grads = ctx.backward(ctx, out_grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
-        for value, needs, input_grad in zip(ctx.inputs, ctx.needs_input_grad, input_grads):
+        if len(input_grads) != len(ctx.inputs):
+            raise RuntimeError(
+                f"{ctx.name}.backward returned {len(input_grads)} gradients but forward took "
+                f"{len(ctx.inputs)} inputs; return one per input (None where there is none)"
+            )
+        for position, (value, needs, input_grad) in enumerate(
+            zip(ctx.inputs, ctx.needs_input_grad, input_grads)
+        ):
             if not needs or input_grad is None:
                 continue
+            input_grad = _checked_grad(ctx, position, value, input_grad)
             if value._ctx is None:
-                _accumulate_leaf(value, input_grad)
+                if _held_by(ctx, input_grad):
+                    input_grad = input_grad.copy()
+                _accumulate_leaf(value, input_grad, given)
             else:
                 key = id(value)
                 previous = grads.get(key)
@@ -226,12 +260,71 @@ def _initial_grad(root: Tensor, grad: Tensor | None) -> Any:
     return grad_data.astype(root.data.dtype, copy=False)
 
 
-def _accumulate_leaf(leaf: Tensor, grad: Any) -> None:
+def _checked_grad(ctx: Function, position: int, value: Tensor, grad: Any) -> Any:
+    """The gradient a backward returned for input `position`, checked against that input
+    (PyTorch's "returned an invalid gradient"): an array of its shape on its device, in its
+    dtype (another floating dtype is converted, anything else raises)."""
     grad = backend.ensure_array(grad)
-    if leaf.grad is None:
-        leaf.grad = Tensor(grad)
-    else:
+    where = f"{ctx.name}.backward returned an invalid gradient for input {position}"
+    if not backend.is_array(grad):
+        raise TypeError(f"{where}: expected an array, got {type(grad).__name__}")
+    if grad.shape != value.data.shape:
+        raise RuntimeError(
+            f"{where}: expected shape {value.shape}, got {tuple(grad.shape)}; a backward must "
+            "undo any broadcasting of its forward itself"
+        )
+    if type(grad) is not backend.HostArray or type(value.data) is not backend.HostArray:
+        if backend.device_of(grad) != value.device:
+            raise RuntimeError(
+                f"{where}: expected device {value.device}, got {backend.device_of(grad)}"
+            )
+    if grad.dtype != value.data.dtype:
+        if not backend.is_floating(grad.dtype):
+            raise TypeError(f"{where}: expected dtype {value.dtype}, got {grad.dtype}")
+        grad = grad.astype(value.data.dtype)
+    return grad
+
+
+def _held_by(ctx: Function, grad: Any) -> bool:
+    """Whether a gradient is an array that the node itself holds: one it saved or an input's."""
+    return any(grad is saved for saved in ctx.saved_tensors) or any(
+        isinstance(value, Tensor) and grad is value.data for value in ctx.inputs
+    )
+
+
+def _accumulate_leaf(leaf: Tensor, grad: Any, given: set[int]) -> None:
+    """leaf.grad += grad; the first gradient is copied unless it is an array that nobody else
+    holds (`given`: the ids of the arrays already handed out in this backward)."""
+    if leaf.grad is not None:
         leaf.grad = Tensor(leaf.grad.data + grad)
+        return
+    if id(grad) in given or not backend.owns_memory(grad):
+        grad = grad.copy()
+    given.add(id(grad))
+    leaf.grad = Tensor(grad)
+
+
+def _check_saved_unchanged(ctx: Function, output: Tensor) -> None:
+    """Raise when an input or the output of this node was written in place (its _version moved)
+    after forward, and a saved array shares its memory: backward would use the new values."""
+    changed = [
+        (f"input {position}", value, version)
+        for position, (value, version) in enumerate(zip(ctx.inputs, ctx.input_versions))
+        if version is not None and value._version != version
+    ]
+    if output._version != 0:
+        changed.append(("its output", output, 0))
+    for role, tensor, version in changed:
+        if any(
+            backend.is_array(saved) and backend.may_share_memory(saved, tensor.data)
+            for saved in ctx.saved_tensors
+        ):
+            raise RuntimeError(
+                f"{ctx.name}: {role} (shape {tensor.shape}) was modified in place after the "
+                f"op saved it for backward (now at version {tensor._version}, saved at version "
+                f"{version}), so its gradient would be computed from the new values. Run the "
+                "forward again after the change (e.g. after optimizer.step())."
+            )
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:

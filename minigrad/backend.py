@@ -146,6 +146,24 @@ def to_numpy(array: Any) -> numpy.ndarray:
     return array.get()
 
 
+def owns_memory(array: Any) -> bool:
+    """True when `array` is no view of another array, is contiguous and can be written:
+    such an array can become a tensor's own gradient without a copy."""
+    flags = array.flags
+    return flags.owndata and flags.c_contiguous and getattr(flags, "writeable", True)
+
+
+def may_share_memory(a: Any, b: Any) -> bool:
+    """Whether two arrays of one device may overlap in memory (a cheap bounds test)."""
+    return bool(array_module(a).may_share_memory(a, b))
+
+
+def quiet_float_errors() -> Any:
+    """A context in which NumPy does not warn of division by zero or invalid values (CuPy never
+    does): for formulas whose inf and nan entries are then masked away."""
+    return numpy.errstate(divide="ignore", invalid="ignore")
+
+
 def synchronize(device: str) -> None:
     """Wait until every kernel queued on `device` has finished (a no-op on the CPU); for timing."""
     if device != "cpu":
@@ -167,6 +185,41 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
 def is_floating(dtype: Any) -> bool:
     """True for float16/32/64."""
     return numpy.dtype(dtype).kind == "f"
+
+
+# PyTorch's type promotion: the result's category (bool < integer < floating) is the highest
+# among the operands; its dtype comes from the operands of that category in the first of three
+# tiers that has one: arrays with dims, then 0-d arrays, then Python scalars (which give the
+# default dtype of their category). So int64 * 2.5 and int64 + a float32 0-d array are float32.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def result_dtype(*operands: Any) -> Any:
+    """The dtype PyTorch gives the result of an elementwise op on these operands: backend
+    arrays (their dtype and whether they are 0-d count) and Python scalars."""
+    tiers: tuple[list, list, list] = ([], [], [])
+    for value in operands:
+        if isinstance(value, bool):
+            tiers[2].append(bool_)
+        elif isinstance(value, int):
+            tiers[2].append(int64)
+        elif isinstance(value, float):
+            tiers[2].append(float32)
+        else:
+            tiers[0 if value.ndim else 1].append(numpy.dtype(value.dtype))
+    category = max(_CATEGORY[dtype.kind] for tier in tiers for dtype in tier)
+    leading = next(
+        [dtype for dtype in tier if _CATEGORY[dtype.kind] == category]
+        for tier in tiers
+        if any(_CATEGORY[dtype.kind] == category for dtype in tier)
+    )
+    return numpy.result_type(*leading)
+
+
+def can_cast(source: Any, target: Any) -> bool:
+    """Whether an in-place op may store a `source` result in a `target` tensor: within a kind
+    or up one (int into float), never float into int or int into bool, as in PyTorch."""
+    return bool(numpy.can_cast(source, target, casting="same_kind"))
 
 
 def default_dtype_for(data: Any) -> Any:

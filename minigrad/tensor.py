@@ -16,10 +16,14 @@ class Tensor:
     """An n-dimensional array on a device that can record the ops applied to it.
 
     ``data`` is the NumPy or CuPy array; ``grad`` the accumulated gradient (a Tensor) after
-    ``backward()``; ``_ctx`` the Function node that produced it (None for leaves).
+    ``backward()``; ``_ctx`` the Function node that produced it (None for leaves);
+    ``_version`` counts the in-place writes made through minigrad (the methods ending in ``_``,
+    item assignment, optimizer steps), so that backward can refuse a graph whose saved inputs
+    changed since (writes into the raw ``data`` array go uncounted, as ``.data`` writes in
+    PyTorch do).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity as PyTorch does
 
     def __init__(self, data: Any, requires_grad: bool = False, _ctx: Any = None) -> None:
@@ -28,6 +32,7 @@ class Tensor:
         self.data = data
         self.grad: Tensor | None = None
         self._ctx = _ctx
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -79,6 +84,50 @@ class Tensor:
             )
         self.requires_grad = requires_grad
         return self
+
+    # --- in-place writes ------------------------------------------------------------------
+    def _write(self, op: str, key: Any, value: Any) -> Tensor:
+        """self.data[key] = value, counted in _version. Refused where the write would have to be
+        differentiated: on a tensor that requires grad while grad mode is on."""
+        from minigrad import autograd
+        from minigrad.ops.shape import index_key
+
+        if self.requires_grad and autograd.is_grad_enabled():
+            kind = "leaf tensor" if self._ctx is None else "tensor computed by an op"
+            raise RuntimeError(
+                f"{op}: a {kind} that requires grad cannot be changed in place while grad mode "
+                "is on (minigrad does not differentiate in-place ops); wrap the change in "
+                "`with minigrad.no_grad():`, or use the out-of-place op"
+            )
+        if isinstance(value, Tensor):
+            value = value.data
+        if backend.is_array(value) and backend.device_of(value) != self.device:
+            raise RuntimeError(
+                f"{op}: the value is on {backend.device_of(value)} but the tensor is on "
+                f"{self.device}; move it with .to({self.device!r}) first"
+            )
+        self.data[index_key(key, self.device)] = value
+        self._version += 1
+        return self
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._write("__setitem__", key, value)
+
+    def copy_(self, source: Any) -> Tensor:
+        """Copy `source` (broadcast to this shape, converted to this dtype) into this tensor."""
+        if isinstance(source, Tensor):
+            source = source.data
+        return self._write("copy_", Ellipsis, backend.to_device(source, self.device))
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._write("fill_", Ellipsis, value)
+
+    def zero_(self) -> Tensor:
+        return self._write("zero_", Ellipsis, 0)
+
+    def _bump_version(self) -> None:
+        """Count an in-place write made to the raw array by minigrad itself (optimizer steps)."""
+        self._version += 1
 
     # --- conversions ----------------------------------------------------------------------
     def numpy(self) -> Any:
@@ -151,6 +200,18 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         array = backend.to_numpy(self.data)
         return array if dtype is None else array.astype(dtype)
+
+
+def zero_grads(params: Any, set_to_none: bool = True) -> None:
+    """What Module.zero_grad and Optimizer.zero_grad do to their parameters: grad = None, or
+    the grad zeroed in place."""
+    for param in params:
+        if param.grad is None:
+            continue
+        if set_to_none:
+            param.grad = None
+        else:
+            param.grad.zero_()
 
 
 # --- factories ----------------------------------------------------------------------------

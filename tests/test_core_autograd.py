@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import backend
 from minigrad.autograd import Function
 
 
@@ -239,3 +240,199 @@ def test_tensor_passed_as_keyword_is_refused():
     with pytest.raises(TypeError, match=r"keyword argument \['factor'\].*positionally"):
         Scale.apply(x, factor=mg.tensor([2.0]))
     assert Scale.apply(x, factor=2.0).item() == 2.0
+
+
+# --- every leaf's .grad owns its array --------------------------------------------------------
+
+
+def test_leaf_gradients_never_share_an_array():
+    lin = mg.nn.Linear(3, 2)
+    q = mg.zeros(2, requires_grad=True)
+    (lin.bias + q).sum().backward()
+    assert not np.shares_memory(lin.bias.grad.data, q.grad.data)
+    lin.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(q.grad.numpy(), [1.0, 1.0])  # q's gradient is its own
+    q.grad.data *= 0.5  # clipping one gradient by hand leaves the other alone
+    np.testing.assert_array_equal(lin.bias.grad.numpy(), [0.0, 0.0])
+
+    p1, p2 = mg.ones(2, requires_grad=True), mg.ones(2, requires_grad=True)
+    ((p1 + p2) * 2).sum().backward()
+    assert p1.grad.data is not p2.grad.data
+    assert not np.shares_memory(p1.grad.data, p2.grad.data)
+
+
+def test_leaf_gradients_are_writable_contiguous_arrays_of_the_leafs_shape_and_dtype():
+    p = mg.ones(2, 3, requires_grad=True)
+    p.sum().backward()  # the sum's backward broadcasts a 0-d gradient: a read-only view
+    grad = p.grad.data
+    assert grad.flags.writeable and grad.flags.c_contiguous and grad.flags.owndata
+    assert grad.shape == (2, 3) and grad.dtype == np.float32
+    optimizer = mg.optim.SGD([p], lr=0.1)
+    optimizer.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(p.grad.numpy(), np.zeros((2, 3)))
+    assert p.grad.data is grad  # zeroed in place, as PyTorch does
+
+
+def test_leaf_gradient_is_not_the_callers_gradient_nor_a_saved_array():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    given = mg.tensor([3.0, 4.0])
+    x.backward(given)
+    assert not np.shares_memory(x.grad.data, given.data)
+
+    class ReturnsItsInput(Function):  # y = x^2 / 2 for x = 1, whose gradient is x itself
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x / 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return ctx.saved_tensors[0]
+
+    w = mg.ones(2, requires_grad=True)
+    ReturnsItsInput.apply(w).sum().backward()
+    assert not np.shares_memory(w.grad.data, w.data)
+
+
+# --- the engine checks what backward returns --------------------------------------------------
+
+
+def _function_returning(make_grads):
+    class Custom(Function):
+        @staticmethod
+        def forward(ctx, *arrays):
+            return arrays[0] * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return make_grads(grad)
+
+    return Custom
+
+
+@pytest.mark.parametrize(
+    "make_grads, shape, message",
+    [
+        (
+            lambda g: np.ones((1, 2), np.float32),
+            (3, 2),
+            r"input 0: expected shape \(3, 2\), got \(1, 2\)",
+        ),
+        (lambda g: np.float32(1.0), (3,), r"input 0: expected shape \(3,\), got \(\)"),
+    ],
+)
+def test_backward_returning_a_gradient_of_the_wrong_shape_raises(make_grads, shape, message):
+    x = mg.ones(shape, requires_grad=True)
+    y = _function_returning(make_grads).apply(x)
+    with pytest.raises(
+        RuntimeError, match=r"custom\.backward returned an invalid gradient for " + message
+    ):
+        y.sum().backward()
+
+
+def test_backward_returning_too_few_or_too_many_gradients_raises():
+    a, b = mg.ones(2, requires_grad=True), mg.ones(2, requires_grad=True)
+    too_few = _function_returning(lambda g: g * 2).apply(a, b)
+    with pytest.raises(RuntimeError, match="returned 1 gradients but forward took 2 inputs"):
+        too_few.sum().backward()
+    too_many = _function_returning(lambda g: (g, g, g)).apply(a, b)
+    with pytest.raises(RuntimeError, match="returned 3 gradients but forward took 2 inputs"):
+        too_many.sum().backward()
+
+
+def test_backward_gradient_dtype_is_the_inputs_own():
+    x = mg.ones(3, requires_grad=True)
+    _function_returning(lambda g: g.astype(np.float64) * 2).apply(x).sum().backward()
+    assert x.grad.dtype == np.float32  # another floating dtype is converted, as in PyTorch
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    y = _function_returning(lambda g: np.ones(3, np.int64)).apply(mg.ones(3, requires_grad=True))
+    with pytest.raises(TypeError, match="input 0: expected dtype float32, got int64"):
+        y.sum().backward()
+
+
+def test_backward_gradient_on_another_device_raises(monkeypatch):
+    """With a stand-in device array: a gradient on the wrong device names both devices."""
+
+    class DeviceArray(np.ndarray):
+        pass
+
+    host_device_of = backend.device_of
+    monkeypatch.setattr(
+        backend,
+        "device_of",
+        lambda a: "cuda:0" if isinstance(a, DeviceArray) else host_device_of(a),
+    )
+    y = _function_returning(lambda g: (g * 2).view(DeviceArray)).apply(
+        mg.ones(2, requires_grad=True)
+    )
+    with pytest.raises(RuntimeError, match="input 0: expected device cpu, got cuda:0"):
+        y.sum().backward()
+
+
+def test_forward_returning_several_arrays_raises():
+    class TwoOutputs(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, x * 3
+
+    with pytest.raises(
+        TypeError, match="two_outputs.forward returned tuple; a Function has one output"
+    ):
+        TwoOutputs.apply(mg.ones(2, requires_grad=True))
+
+
+# --- tensors that changed after their op saved them -------------------------------------------
+
+
+def test_backward_through_a_graph_whose_saved_weights_were_stepped_raises():
+    model = mg.nn.Linear(3, 2)
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(mg.ones(4, 3)).sum()
+    initialized = model.weight._version  # nn.init wrote it in place once
+    loss.backward(retain_graph=True)
+    optimizer.step()
+    assert model.weight._version == initialized + 1 == 2
+    with pytest.raises(
+        RuntimeError,
+        match=r"linear: input 1 \(shape \(2, 3\)\) was modified in place after the op saved it "
+        r"for backward \(now at version 2, saved at version 1\)",
+    ):
+        loss.backward()
+
+
+def test_in_place_writes_bump_the_version_and_unsaved_inputs_may_change():
+    a = mg.ones(3, requires_grad=True)
+    b = mg.ones(3)
+    y = a + b  # add saves neither input
+    b.add_(1)
+    b[0] = 5.0
+    assert b._version == 2
+    y.sum().backward()  # nothing saved changed: the gradient is still right
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0, 1.0])
+
+    z = a * b  # mul saves both
+    b.zero_()
+    with pytest.raises(RuntimeError, match=r"mul: input 1 \(shape \(3,\)\) was modified in place"):
+        z.sum().backward()
+
+
+def test_in_place_write_of_an_ops_saved_output_raises():
+    x = mg.tensor([0.0, 1.0], requires_grad=True)
+    y = x.exp()  # exp saves its output
+    with mg.no_grad():
+        y.fill_(0.0)
+    with pytest.raises(RuntimeError, match=r"exp: its output \(shape \(2,\)\) was modified"):
+        y.sum().backward()
+
+
+def test_in_place_writes_to_a_tensor_that_requires_grad_need_no_grad():
+    p = mg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"zero_: a leaf tensor that requires grad cannot be"):
+        p.zero_()
+    with pytest.raises(RuntimeError, match=r"__setitem__: a tensor computed by an op"):
+        (p * 2)[0] = 1.0
+    with mg.no_grad():
+        p.copy_(mg.tensor([3.0, 4.0]))
+        p[1] = 7.0
+    np.testing.assert_array_equal(p.numpy(), [3.0, 7.0])
+    assert p._version == 2

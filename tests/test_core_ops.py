@@ -296,3 +296,174 @@ def test_reducing_a_0d_tensor_over_dim_0_is_the_identity():
     assert mg.gradcheck(lambda t: t.sum(dim=0) * t.mean(dim=0), x)
     with pytest.raises(IndexError, match="dim 1 is out of range"):
         x.sum(dim=1)
+
+
+# --- PyTorch's rules at the edges -------------------------------------------------------------
+
+
+def test_max_and_min_over_a_dim_send_the_gradient_to_the_returned_index_only():
+    x = mg.tensor([[4.0, 4.0, -2.0, 4.0], [1.0, -3.0, -3.0, 0.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(values.numpy(), [4.0, 1.0])
+    np.testing.assert_array_equal(indices.numpy(), [0, 0])
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 0, 0, 0], [1, 0, 0, 0]])
+    x.grad = None
+    values, indices = x.min(dim=1, keepdim=True)
+    assert values.shape == (2, 1) and indices.shape == (2, 1)
+    np.testing.assert_array_equal(indices.numpy(), [[2], [1]])
+    (values * mg.tensor([[2.0], [3.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 2, 0], [0, 3, 0, 0]])
+    assert mg.gradcheck(
+        lambda t: t.max(dim=0).values, mg.randn(3, 4, dtype=mg.float64, requires_grad=True)
+    )
+
+
+def test_max_over_a_dim_of_a_0d_tensor_is_the_tensor_at_index_0():
+    x = mg.tensor(2.5, requires_grad=True)
+    values, indices = x.max(dim=0)
+    assert values.item() == 2.5 and indices.item() == 0 and values.shape == ()
+    values.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_full_max_with_nan_is_nan_and_its_gradient_goes_to_the_nans():
+    x = mg.tensor([1.0, float("nan"), 3.0, float("nan")], requires_grad=True)
+    out = x.max()
+    assert np.isnan(out.item())
+    out.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.5, 0.0, 0.5])  # split between the NaNs
+    x.grad = None
+    x.min().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.5, 0.0, 0.5])
+    y = mg.tensor([[1.0, float("nan"), 3.0]], requires_grad=True)
+    values, indices = y.max(dim=1)
+    assert np.isnan(values.item()) and indices.item() == 1
+    values.sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [[0.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda: mg.tensor([1, 2, 3]) * 2.5, mg.float32),
+        (lambda: mg.tensor([1, 2, 3]) / mg.tensor([2, 2, 2]), mg.float32),
+        (lambda: mg.tensor([1, 2, 3]) / 2, mg.float32),
+        (lambda: 3 / mg.tensor([1, 2, 3]), mg.float32),
+        (lambda: mg.tensor([1.0, 2.0]) + mg.tensor([1, 2]), mg.float32),
+        (lambda: mg.tensor([1, 2]) + mg.tensor(2.0), mg.float32),
+        (lambda: mg.tensor([1.0, 2.0]) * mg.tensor([1.0, 2.0], dtype=mg.float64), mg.float64),
+        (lambda: mg.tensor([1, 2], dtype=mg.int32) + mg.tensor(5), mg.int32),
+        (lambda: mg.tensor([1, 2], dtype=mg.int32) * 3, mg.int32),
+        (lambda: mg.tensor([True, False]) + 1, mg.int64),
+        (lambda: mg.tensor([1.0, 2.0], dtype=mg.float16) * 2.5, mg.float16),
+        (lambda: mg.tensor([1.0, 2.0], dtype=mg.float16) + mg.tensor(1.0), mg.float16),
+        (lambda: mg.tensor([1, 2]) ** 0.5, mg.float32),
+        (lambda: mg.maximum(mg.tensor([1, 5]), mg.tensor([2.0, 3.0])), mg.float32),
+        (
+            lambda: mg.where(mg.tensor([True, False]), mg.tensor([1, 2]), mg.tensor([0.5, 0.5])),
+            mg.float32,
+        ),
+    ],
+)
+def test_type_promotion_follows_pytorch(make, expected):
+    assert make().dtype == expected
+
+
+def test_each_input_gradient_has_that_inputs_own_dtype():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], dtype=mg.float64, requires_grad=True)
+    out = a * b
+    assert out.dtype == mg.float64
+    out.sum().backward()
+    assert a.grad.dtype == mg.float32 and b.grad.dtype == mg.float64
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
+
+
+def test_a_float32_network_times_an_int_mask_stays_float32():
+    net = mg.nn.Linear(4, 3)
+    x = mg.randn(2, 4)
+    masked = net(x) * mg.tensor([[1, 0, 1], [0, 1, 1]])
+    assert masked.dtype == mg.float32
+    masked.sum().backward()
+    assert net.weight.grad.dtype == mg.float32
+
+
+def test_pow_gradients_at_zero_follow_pytorch():
+    a = mg.tensor([0.0, 0.0, 2.0], requires_grad=True)
+    b = mg.tensor([2.0, 0.0, 3.0], requires_grad=True)
+    (a**b).sum().backward()
+    # d/db a^b = a^b ln a, 0 where a = 0 (and b >= 0); d/da = b a^(b-1), 0 where b = 0
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 0.0, 8 * np.log(2.0)], rtol=1e-6)
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0, 12.0])
+    x = mg.tensor([0.0, 1.5], requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+    e = mg.tensor([1.0, 2.0], requires_grad=True)
+    (0.0**e).sum().backward()  # a Python 0 as the base
+    np.testing.assert_array_equal(e.grad.numpy(), [0.0, 0.0])
+
+
+def test_var_over_a_single_element_is_nan_with_a_nan_gradient():
+    x = mg.tensor([[1.0], [2.0]], requires_grad=True)
+    out = x.var(dim=1)
+    assert np.isnan(out.numpy()).all()
+    out.sum().backward()
+    assert np.isnan(x.grad.numpy()).all()
+    np.testing.assert_array_equal(x.var(dim=1, correction=0).numpy(), [0.0, 0.0])
+
+
+def test_transpose_and_squeeze_of_a_0d_tensor_return_it():
+    x = mg.tensor(3.0, requires_grad=True)
+    for dims in ((0, 0), (-1, -1), (0, -1)):
+        y = x.transpose(*dims)
+        assert y.shape == () and y.item() == 3.0
+    assert x.squeeze(0).shape == ()
+    x.transpose(0, 0).backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(IndexError, match="dim 1 is out of range for a tensor with 0 dimensions"):
+        x.transpose(0, 1)
+
+
+# --- in-place arithmetic ----------------------------------------------------------------------
+
+
+def test_augmented_assignment_under_no_grad_updates_the_parameter_itself():
+    model = mg.nn.Linear(2, 1)
+    before = model.weight.numpy()
+    model(mg.ones(3, 2)).sum().backward()
+    with mg.no_grad():
+        for param in model.parameters():
+            param -= 0.1 * param.grad  # the PyTorch tutorials' hand-written SGD step
+    np.testing.assert_allclose(model.weight.numpy(), before - 0.1 * 3.0, rtol=1e-6)
+    assert model.weight.data.dtype == mg.float32
+
+
+def test_in_place_methods_write_into_the_tensor():
+    x = mg.tensor([1.0, 2.0])
+    same = x
+    x.add_(1).mul_(2)
+    x -= 1
+    x /= 2
+    assert same is x
+    np.testing.assert_array_equal(x.numpy(), [1.5, 2.5])
+    with pytest.raises(
+        TypeError, match="has dtype float32, which cannot be stored in a tensor of dtype int64"
+    ):
+        mg.tensor([1, 2]).add_(0.5)
+    with pytest.raises(
+        RuntimeError, match=r"result has shape \(2, 2\) but the tensor has shape \(2,\)"
+    ):
+        x.add_(mg.ones(2, 2))
+    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad cannot be changed"):
+        p = mg.ones(2, requires_grad=True)
+        p += 1
+
+
+def test_summing_losses_with_plus_equals_stays_differentiable():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    total = 0
+    for scale in (1.0, 2.0, 3.0):
+        total += (w * scale).sum()
+    total.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [6.0, 6.0])

@@ -7,6 +7,7 @@ num_batches_tracked, so state_dict keys match PyTorch's ("1.running_mean", ...).
 from __future__ import annotations
 
 from minigrad import backend
+from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
 from minigrad.ops.norm import batch_norm
 from minigrad.tensor import Tensor, ones, tensor, zeros
@@ -62,16 +63,16 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """running_mean = 0, running_var = 1, num_batches_tracked = 0 (in place)."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         """reset_running_stats(), weight = 1, bias = 0 (in place)."""
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from minigrad import backend
+from minigrad.autograd import no_grad
 from minigrad.tensor import Tensor
 
 _LINEAR_GAIN_NAMES = (
@@ -78,8 +79,8 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     samples = backend.random_uniform(
         tensor.shape, _sample_dtype(tensor), tensor.device, float(a), float(b)
     )
-    tensor.data[...] = samples
-    return tensor
+    with no_grad():
+        return tensor.copy_(samples)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
@@ -87,13 +88,13 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     samples = backend.random_normal(
         tensor.shape, _sample_dtype(tensor), tensor.device, float(mean), float(std)
     )
-    tensor.data[...] = samples
-    return tensor
+    with no_grad():
+        return tensor.copy_(samples)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    tensor.data[...] = val
-    return tensor
+    with no_grad():
+        return tensor.fill_(val)
 
 
 def zeros_(tensor: Tensor) -> Tensor:

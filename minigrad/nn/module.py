@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from minigrad import backend
-from minigrad.tensor import Tensor
+from minigrad.autograd import no_grad
+from minigrad.tensor import Tensor, zero_grads
 
 
 class Parameter(Tensor):
@@ -299,14 +300,9 @@ class Module:
                 tensor.grad.data = convert(tensor.grad.data)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear the gradients of every parameter (to None by default, as PyTorch 2 does)."""
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                param.grad.data[...] = 0
+        """Clear the gradients of every parameter: to None by default, as PyTorch 2 does, or
+        to zeros in place (each .grad owns its array, so no other gradient changes)."""
+        zero_grads(self.parameters(), set_to_none)
 
     # --- state dict ---------------------------------------------------------------------
 
@@ -345,11 +341,10 @@ class Module:
                     mismatched.append(f"{name}: checkpoint {shape} vs model {target.shape}")
         if mismatched or (strict and (missing or unexpected)):
             raise RuntimeError(self._load_error(missing, unexpected, mismatched, strict))
-        for name, target in targets.items():
-            if name in state_dict:
-                value = state_dict[name]
-                value = value.data if isinstance(value, Tensor) else value
-                target.data[...] = backend.asarray(value, dtype=target.dtype, device=target.device)
+        with no_grad():
+            for name, target in targets.items():
+                if name in state_dict:
+                    target.copy_(state_dict[name])
         return IncompatibleKeys(missing, unexpected)
 
     def _load_error(self, missing: list, unexpected: list, mismatched: list, strict: bool) -> str:

@@ -79,6 +79,6 @@ def bind_tensor_methods(cls: type) -> None:
         "squeeze": shape.squeeze,
         "expand": shape.expand,
     }
-    for name, fn in {**operators, **methods}.items():
+    for name, fn in {**operators, **methods, **elementwise.IN_PLACE_METHODS}.items():
         setattr(cls, name, fn)
     cls.T = property(shape.T)

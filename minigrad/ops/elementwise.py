@@ -1,7 +1,9 @@
 """Elementwise ops: arithmetic with broadcasting, unary math, activations, casts and moves.
 
-Every binary op accepts Tensors and Python scalars on either side; a scalar stays a Python
-scalar, so NumPy 2's promotion rules keep a float32 tensor float32.
+Every binary op accepts Tensors and Python scalars on either side, and its result has the
+dtype PyTorch gives it (backend.result_dtype): the inputs are cast to that dtype first, through
+Cast, so each input's gradient comes back in the input's own dtype. A scalar stays a Python
+scalar, so NumPy 2's promotion keeps a float32 tensor float32.
 """
 
 from __future__ import annotations
@@ -107,13 +109,16 @@ class Div(Function):
 
 
 def _log(value: Any) -> Any:
+    """ln of an array, or of a Python scalar as a Python float (-inf at 0, nan below, as for
+    arrays), so that a float32 gradient times it stays float32."""
     if isinstance(value, (int, float)):
-        return math.log(value)
+        return math.log(value) if value > 0 else -math.inf if value == 0 else math.nan
     return backend.array_module(value).log(value)
 
 
 class Pow(Function):
-    """y = a ** b;  da = dy * b * a^(b-1), db = dy * y * log(a)."""
+    """y = a ** b;  da = dy * b * a^(b-1) (0 where b = 0), db = dy * y * ln a (0 where a = 0
+    and b >= 0, where y is 0 or 1 and does not change with b): PyTorch's values at the edges."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -125,8 +130,14 @@ class Pow(Function):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = unbroadcast(grad * b * a ** (b - 1), _shape(a)) if need_a else None
-        grad_b = unbroadcast(grad * out * _log(a), _shape(b)) if need_b else None
+        xp = backend.array_module(grad)
+        grad_a = grad_b = None
+        with backend.quiet_float_errors():  # the inf and nan made where the mask then puts 0
+            if need_a:
+                grad_a = unbroadcast(xp.where(b == 0, 0, grad * b * a ** (b - 1)), _shape(a))
+            if need_b:
+                flat = (a == 0) & (b >= 0)
+                grad_b = unbroadcast(xp.where(flat, 0, grad * out * _log(a)), _shape(b))
         return grad_a, grad_b
 
 
@@ -357,18 +368,46 @@ class ToDevice(Function):
 
 
 def _operand(value: Any, like: Tensor) -> Any:
-    """Tensors and Python scalars pass through; arrays and lists become Tensors on like's device."""
+    """Tensors and Python scalars pass through; arrays and lists become Tensors on like's device
+    (a list of floats as float32, as torch.tensor makes it)."""
     if isinstance(value, (Tensor, int, float, bool)):
         return value
-    return Tensor(backend.asarray(value, device=like.device))
+    dtype = backend.default_dtype_for(value)
+    return Tensor(backend.asarray(value, dtype=dtype, device=like.device))
 
 
-def _binary(op: type[Function]):
+def _promoted(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
+    """a and b (Tensors or Python scalars) cast to the dtype of their result, PyTorch's rules:
+    int64 * 2.5, float32 + int64 and int64 + a float32 0-d tensor are float32, as is any true
+    division of integers."""
+    a_data = a.data if isinstance(a, Tensor) else a
+    b_data = b.data if isinstance(b, Tensor) else b
+    a_dtype, b_dtype = getattr(a_data, "dtype", None), getattr(b_data, "dtype", None)
+    if a_dtype is None or b_dtype is None:  # a Python scalar on one side
+        dtype = a_dtype if b_dtype is None else b_dtype
+        if dtype.kind == "f":
+            return a, b  # a floating tensor keeps its dtype with a Python scalar, in NumPy too
+        dtype = backend.result_dtype(a_data, b_data)
+    elif a_dtype == b_dtype:  # the common case: nothing to decide
+        dtype = a_dtype
+    else:
+        dtype = backend.result_dtype(a_data, b_data)
+    if true_division and dtype.kind != "f":
+        dtype = backend.float32
+    return _as_dtype(a, dtype), _as_dtype(b, dtype)
+
+
+def _as_dtype(value: Any, dtype: Any) -> Any:
+    return cast(value, dtype) if isinstance(value, Tensor) else value
+
+
+def _binary(op: type[Function], true_division: bool = False):
     def apply(a: Any, b: Any) -> Tensor:
         if not isinstance(a, Tensor):
             a = _operand(a, b)
         elif not isinstance(b, Tensor):
             b = _operand(b, a)
+        a, b = _promoted(a, b, true_division)
         return op.apply(a, b)
 
     apply.__name__ = op.__name__.lower()
@@ -379,10 +418,58 @@ def _binary(op: type[Function]):
 add = _binary(Add)
 sub = _binary(Sub)
 mul = _binary(Mul)
-div = _binary(Div)
+div = _binary(Div, true_division=True)
 pow = _binary(Pow)  # noqa: A001 (the name users expect)
 maximum = _binary(Maximum)
 minimum = _binary(Minimum)
+
+
+def _in_place(name: str, function: Any):
+    """The Tensor method `name` (add_, __iadd__, ...): self = function(self, other), written into
+    self's own array, so `param -= lr * param.grad` under no_grad changes the parameter.
+
+    minigrad does not differentiate in-place writes: on a tensor that requires grad they need
+    no_grad, except that an augmented assignment to a tensor computed by an op
+    (`loss += term`) rebinds the name to the out-of-place result, which PyTorch's recorded
+    in-place op equals in value and gradient."""
+    augmented = name.startswith("__i")
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        from minigrad.autograd import is_grad_enabled, no_grad
+
+        if augmented and self._ctx is not None and self.requires_grad and is_grad_enabled():
+            return function(self, other)
+        with no_grad():
+            result = function(self, other)
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"{name}: the result has shape {result.shape} but the tensor has shape "
+                f"{self.shape}; an in-place op cannot change a tensor's shape"
+            )
+        if not backend.can_cast(result.dtype, self.dtype):
+            raise TypeError(
+                f"{name}: the result has dtype {result.dtype}, which cannot be stored in a "
+                f"tensor of dtype {self.dtype}; convert the tensor first with .to(dtype)"
+            )
+        return self._write(name, Ellipsis, result)
+
+    method.__name__ = name
+    return method
+
+
+IN_PLACE_METHODS = {
+    name: _in_place(name, function)
+    for name, function in (
+        ("add_", add),
+        ("sub_", sub),
+        ("mul_", mul),
+        ("div_", div),
+        ("__iadd__", add),
+        ("__isub__", sub),
+        ("__imul__", mul),
+        ("__itruediv__", div),
+    )
+}
 
 
 def _unary(op: type[Function]):
@@ -415,7 +502,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     like = next(v for v in (condition, a, b) if isinstance(v, Tensor))
     condition = condition.data if isinstance(condition, Tensor) else condition
     condition = backend.asarray(condition, dtype=backend.bool_, device=like.device)
-    return Where.apply(condition, _operand(a, like), _operand(b, like))
+    return Where.apply(condition, *_promoted(_operand(a, like), _operand(b, like)))
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:

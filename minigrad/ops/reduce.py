@@ -5,7 +5,6 @@ The functions take PyTorch's `dim`/`keepdim` keywords and accept NumPy's `axis`/
 
 from __future__ import annotations
 
-import builtins
 import math
 from typing import Any, NamedTuple
 
@@ -20,9 +19,8 @@ def normalize_axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    rank = builtins.max(ndim, 1)  # a 0-d tensor takes dim 0 or -1, as in PyTorch...
-    axes = tuple(sorted({normalize_dim(d, rank) for d in dims}))
-    return axes if ndim else ()  # ...and has no axis to reduce
+    axes = tuple(sorted({normalize_dim(d, ndim) for d in dims}))
+    return axes if ndim else ()  # a 0-d tensor takes dim 0 or -1 but has no axis to reduce
 
 
 def _expand_back(grad: Any, axes: tuple | None, keepdims: bool, shape: tuple) -> Any:
@@ -66,30 +64,43 @@ class Mean(Function):
 
 
 class Max(Function):
-    """y = max of x over axes;  dx = dy at the maximal entries (split evenly between ties)."""
+    """y = max (or min) of all of x;  dx = dy split evenly between the entries equal to y, or
+    between the NaNs when y is NaN (PyTorch's rule for a full reduction)."""
 
     @staticmethod
-    def forward(ctx, x, axes=None, keepdims=False, largest=True):
-        reduce = x.max if largest else x.min
-        out = reduce(axis=axes, keepdims=True)
-        ctx.save_for_backward(x == out)
-        ctx.axes, ctx.keepdims = axes, keepdims
-        if keepdims:
-            return out
-        return out.reshape(()) if axes is None else out.squeeze(axis=axes)
+    def forward(ctx, x, largest=True):
+        xp = backend.array_module(x)
+        out = x.max() if largest else x.min()
+        winners = x == out
+        if backend.is_floating(x.dtype):
+            winners |= xp.isnan(x) & xp.isnan(out)
+        ctx.save_for_backward(winners)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         winners = ctx.saved_tensors[0]
+        return winners * (grad / winners.sum(dtype=grad.dtype))
+
+
+class TakeAlongDim(Function):
+    """y = x at `indices` along `axis` (one index per position, size 1 along axis: what max and
+    min over one dim select);  dx = dy at those indices, 0 elsewhere."""
+
+    @staticmethod
+    def forward(ctx, x, indices, axis=0, keepdims=False):
+        xp = backend.array_module(x)
+        ctx.indices, ctx.axis, ctx.keepdims, ctx.length = indices, axis, keepdims, x.shape[axis]
+        out = xp.take_along_axis(x, indices, axis=axis)
+        return out if keepdims else out.squeeze(axis)
+
+    @staticmethod
+    def backward(ctx, grad):
         xp = backend.array_module(grad)
         if not ctx.keepdims:
-            grad = (
-                xp.expand_dims(grad, ctx.axes)
-                if ctx.axes is not None
-                else grad.reshape((1,) * winners.ndim)
-            )
-        ties = winners.sum(axis=ctx.axes, keepdims=True, dtype=grad.dtype)
-        return grad * winners / ties
+            grad = xp.expand_dims(grad, ctx.axis)
+        position = xp.arange(ctx.length).reshape((-1,) + (1,) * (grad.ndim - ctx.axis - 1))
+        return (position == ctx.indices) * grad, None
 
 
 class Var(Function):
@@ -98,16 +109,18 @@ class Var(Function):
     @staticmethod
     def forward(ctx, x, axes=None, keepdims=False, correction=1):
         centered = x - x.mean(axis=axes, keepdims=True)
-        divisor = builtins.max(_count(x.shape, axes) - correction, 0)
+        divisor = _count(x.shape, axes) - correction
+        # no degrees of freedom left (one value, correction 1): NaN, with a NaN gradient
+        ctx.scale = 1 / divisor if divisor > 0 else math.nan
         ctx.save_for_backward(centered)
-        ctx.axes, ctx.keepdims, ctx.divisor = axes, keepdims, divisor
-        return (centered * centered).sum(axis=axes, keepdims=keepdims) / divisor
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return (centered * centered).sum(axis=axes, keepdims=keepdims) * ctx.scale
 
     @staticmethod
     def backward(ctx, grad):
         centered = ctx.saved_tensors[0]
         grad = _expand_back(grad, ctx.axes, ctx.keepdims, centered.shape)
-        return grad * centered * (2 / ctx.divisor)
+        return grad * centered * (2 * ctx.scale)
 
 
 class Softmax(Function):
@@ -198,15 +211,21 @@ def var(
 
 
 def _extreme(x: Tensor, dim, keepdim, axis, keepdims, largest: bool):
+    """max/min of all of x, or (values, indices) over one dim: the first extreme entry (the
+    first NaN if there is one, as in PyTorch), which alone gets the gradient."""
     if dim is None and axis is None:
-        return Max.apply(x, axes=None, keepdims=False, largest=largest)
+        return Max.apply(x, largest=largest)
+    if x.ndim == 0:  # dim 0 of a 0-d tensor: the tensor itself, index 0
+        normalize_axes(dim if axis is None else axis, 0)
+        values, indices = _extreme(x.reshape(1), 0, False, None, None, largest)
+        return MaxResult(values, indices)
     axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
     if len(axes) != 1:
         raise ValueError(f"max/min with indices reduce one dim, got dim={dim}")
-    values = Max.apply(x, axes=axes, keepdims=keepdim, largest=largest)
     find = x.data.argmax if largest else x.data.argmin
-    indices = find(axis=axes[0], keepdims=keepdim)
-    return MaxResult(values, Tensor(backend.ensure_array(indices)))
+    indices = find(axis=axes[0], keepdims=True)
+    values = TakeAlongDim.apply(x, indices, axis=axes[0], keepdims=keepdim)
+    return MaxResult(values, Tensor(indices if keepdim else indices.squeeze(axes[0])))
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001

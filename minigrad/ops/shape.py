@@ -117,10 +117,12 @@ class Stack(Function):
 
 
 def normalize_dim(dim: int, ndim: int) -> int:
-    """dim as an index in [0, ndim), with PyTorch's error for one out of range."""
-    if not -ndim <= dim < ndim:
+    """dim as an index in [0, ndim), with PyTorch's error for one out of range. As in PyTorch,
+    a 0-d tensor takes dim 0 or -1 (which index no axis: callers treat it as the whole)."""
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
         raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dimensions")
-    return dim % ndim
+    return dim % rank
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
@@ -152,7 +154,8 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     axes = list(range(x.ndim))
     dim0, dim1 = normalize_dim(dim0, x.ndim), normalize_dim(dim1, x.ndim)
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    if axes:  # a 0-d tensor has no axes to swap
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return Permute.apply(x, axes=tuple(axes))
 
 
@@ -171,7 +174,7 @@ def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         return reshape(x, tuple(size for size in x.shape if size != 1))
     dim = normalize_dim(dim, x.ndim)
-    if x.shape[dim] != 1:
+    if x.ndim == 0 or x.shape[dim] != 1:
         return x
     return reshape(x, x.shape[:dim] + x.shape[dim + 1 :])
 
@@ -191,10 +194,11 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
 
 def getitem(x: Tensor, key: Any) -> Tensor:
     """x[key] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
-    return GetItem.apply(x, key=_index_key(key, x.device))
+    return GetItem.apply(x, key=index_key(key, x.device))
 
 
-def _index_key(key: Any, device: str) -> Any:
+def index_key(key: Any, device: str) -> Any:
+    """An index as the arrays of `device` take it: Tensors and lists become arrays there."""
     if isinstance(key, tuple):
         return tuple(_index_part(part, device) for part in key)
     return _index_part(key, device)

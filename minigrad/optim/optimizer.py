@@ -11,7 +11,7 @@ from typing import Any
 
 from minigrad import backend
 from minigrad.autograd import enable_grad
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, zero_grads
 
 
 class Optimizer:
@@ -76,20 +76,9 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``grad = None``, or a fresh array of zeros.
-
-        The zeros are a new array, never written into the old grad, which may share memory
-        with other arrays of the graph.
-        """
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if set_to_none:
-                    param.grad = None
-                else:
-                    grad = param.grad.data
-                    param.grad = Tensor(backend.array_module(grad).zeros_like(grad))
+        """Forget the gradients: ``grad = None``, or zeros written in place (each .grad owns
+        its array, so no other gradient changes)."""
+        zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter whose grad is not None; returns closure() when given."""
@@ -102,6 +91,7 @@ class Optimizer:
                 if param.grad is not None:
                     state = self.state.setdefault(param, {})
                     self._update(param, param.grad.data, state, group)
+                    param._bump_version()
         return loss
 
     # --- state dicts ----------------------------------------------------------------------
