@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from minigrad import backend
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, write_clock
 
 _grad_enabled = True
 
@@ -43,7 +43,7 @@ class Function:
 
     inputs: tuple
     needs_input_grad: tuple
-    input_versions: tuple  # each Tensor input's _version when forward ran
+    write_clock: int  # tensor.write_clock() when forward ran
     saved_tensors: tuple = ()
     retain_graph = True
 
@@ -64,33 +64,26 @@ class Function:
         ctx = cls()
         arrays = []
         needs_grad = []
-        versions = []
         on_host = True  # NumPy arrays all live on "cpu": only device arrays need comparing
         for value in inputs:
             if isinstance(value, Tensor):
                 on_host = on_host and type(value.data) is backend.HostArray
                 arrays.append(value.data)
                 needs_grad.append(value.requires_grad)
-                versions.append(value._version)
             else:
                 arrays.append(value)
                 needs_grad.append(False)
-                versions.append(None)
         if not on_host:
             _check_one_device(cls, inputs)
         ctx.needs_input_grad = tuple(needs_grad)
         if params and any(isinstance(value, Tensor) for value in params.values()):
             _raise_tensor_keyword(cls, params)
-        output = backend.ensure_array(cls.forward(ctx, *arrays, **params))
-        if not backend.is_array(output):
-            raise TypeError(
-                f"{ctx.name}.forward returned {type(output).__name__}; a Function has one "
-                "output, so forward must return one array (apply a Function per output, or "
-                "return a single array and split it with ops)"
-            )
+        output = cls.forward(ctx, *arrays, **params)
+        if type(output) is not backend.HostArray:
+            output = _checked_output(ctx, output)
         if _grad_enabled and any(needs_grad):
             ctx.inputs = inputs
-            ctx.input_versions = tuple(versions)
+            ctx.write_clock = write_clock()
             return Tensor(output, requires_grad=True, _ctx=ctx)
         return Tensor(output)
 
@@ -107,6 +100,18 @@ class Function:
         self.released = True
 
     released = False
+
+
+def _checked_output(ctx: Function, output: Any) -> Any:
+    """What forward returned, as one array (NumPy's scalars made 0-d arrays), else TypeError."""
+    output = backend.ensure_array(output)
+    if not backend.is_array(output):
+        raise TypeError(
+            f"{ctx.name}.forward returned {type(output).__name__}; a Function has one output, so "
+            "forward must return one array (apply a Function per output, or return a single "
+            "array and split it with ops)"
+        )
+    return output
 
 
 def _snake_case(name: str) -> str:
@@ -199,17 +204,21 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
             "requires_grad=True (or it was computed under no_grad)"
         )
     root_grad = _initial_grad(root, grad)
-    given = {id(root_grad)}  # ids of arrays held elsewhere: a leaf must not take them as is
+    # the ids of the memory owners already held elsewhere: a leaf must not take them as they are
+    given = {id(root_grad), id(root_grad.base)}
     if root._ctx is None:
         _accumulate_leaf(root, root_grad, given)
         return
     grads = {id(root): root_grad}
+    clock = write_clock()
+    host_array = backend.HostArray
     for node_output in reversed(_topological_order(root)):
         out_grad = grads.pop(id(node_output), None)
         if out_grad is None:
             continue
         ctx = node_output._ctx
-        _check_saved_unchanged(ctx, node_output)
+        if ctx.write_clock != clock:  # some tensor was written since this node's forward
+            _check_saved_unchanged(ctx, node_output)
         ctx.retain_graph = retain_graph
         input_grads = ctx.backward(ctx, out_grad)
         if not isinstance(input_grads, tuple):
@@ -224,11 +233,16 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
         ):
             if not needs or input_grad is None:
                 continue
-            input_grad = _checked_grad(ctx, position, value, input_grad)
+            data = value.data
+            if not (  # the common case, checked in place at the cost of four comparisons
+                type(input_grad) is host_array
+                and type(data) is host_array
+                and input_grad.shape == data.shape
+                and input_grad.dtype == data.dtype
+            ):
+                input_grad = _checked_grad(ctx, position, value, input_grad)
             if value._ctx is None:
-                if _held_by(ctx, input_grad):
-                    input_grad = input_grad.copy()
-                _accumulate_leaf(value, input_grad, given)
+                _accumulate_leaf(value, input_grad, given, ctx)
             else:
                 key = id(value)
                 previous = grads.get(key)
@@ -285,45 +299,53 @@ def _checked_grad(ctx: Function, position: int, value: Tensor, grad: Any) -> Any
     return grad
 
 
-def _held_by(ctx: Function, grad: Any) -> bool:
-    """Whether a gradient is an array that the node itself holds: one it saved or an input's."""
-    return any(grad is saved for saved in ctx.saved_tensors) or any(
-        isinstance(value, Tensor) and grad is value.data for value in ctx.inputs
-    )
-
-
-def _accumulate_leaf(leaf: Tensor, grad: Any, given: set[int]) -> None:
-    """leaf.grad += grad; the first gradient is copied unless it is an array that nobody else
-    holds (`given`: the ids of the arrays already handed out in this backward)."""
+def _accumulate_leaf(leaf: Tensor, grad: Any, given: set[int], ctx: Function | None = None):
+    """leaf.grad += grad. The first gradient is copied unless the memory it covers is wholly
+    its own and held by nobody else: it owns it or is a reshape of all of it, that memory was
+    not handed out before in this backward (`given`: the ids of those owners), and it is not
+    an array of the node `ctx` that returned it (an input's data or a saved array)."""
     if leaf.grad is not None:
         leaf.grad = Tensor(leaf.grad.data + grad)
         return
-    if id(grad) in given or not backend.owns_memory(grad):
-        grad = grad.copy()
-    given.add(id(grad))
+    owner = backend.whole_owner(grad)
+    if owner is None or id(owner) in given or _held_by(ctx, owner):
+        grad = owner = grad.copy()
+    given.add(id(owner))
     leaf.grad = Tensor(grad)
 
 
+def _held_by(ctx: Function | None, owner: Any) -> bool:
+    if ctx is None:
+        return False
+    for saved in ctx.saved_tensors:
+        if owner is saved or owner is getattr(saved, "base", None):
+            return True
+    for value in ctx.inputs:
+        if isinstance(value, Tensor) and (owner is value.data or owner is value.data.base):
+            return True
+    return False
+
+
 def _check_saved_unchanged(ctx: Function, output: Tensor) -> None:
-    """Raise when an input or the output of this node was written in place (its _version moved)
-    after forward, and a saved array shares its memory: backward would use the new values."""
-    changed = [
-        (f"input {position}", value, version)
-        for position, (value, version) in enumerate(zip(ctx.inputs, ctx.input_versions))
-        if version is not None and value._version != version
+    """Raise when an input or the output of this node was written in place after its forward
+    and a saved array shares that tensor's memory: backward would use the new values."""
+    touched = [
+        (f"input {position}", value)
+        for position, value in enumerate(ctx.inputs)
+        if isinstance(value, Tensor) and value._written_at > ctx.write_clock
     ]
-    if output._version != 0:
-        changed.append(("its output", output, 0))
-    for role, tensor, version in changed:
+    if output._written_at > ctx.write_clock:
+        touched.append(("its output", output))
+    for role, tensor in touched:
         if any(
             backend.is_array(saved) and backend.may_share_memory(saved, tensor.data)
             for saved in ctx.saved_tensors
         ):
             raise RuntimeError(
                 f"{ctx.name}: {role} (shape {tensor.shape}) was modified in place after the "
-                f"op saved it for backward (now at version {tensor._version}, saved at version "
-                f"{version}), so its gradient would be computed from the new values. Run the "
-                "forward again after the change (e.g. after optimizer.step())."
+                f"op saved it for backward (it is at version {tensor._version} now), so its "
+                "gradient would be computed from the new values. Run the forward again after "
+                "the change (e.g. after optimizer.step())."
             )
 
 

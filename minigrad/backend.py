@@ -146,11 +146,18 @@ def to_numpy(array: Any) -> numpy.ndarray:
     return array.get()
 
 
-def owns_memory(array: Any) -> bool:
-    """True when `array` is no view of another array, is contiguous and can be written:
-    such an array can become a tensor's own gradient without a copy."""
+def whole_owner(array: Any) -> Any:
+    """The array that owns `array`'s memory, when `array` is it or a contiguous writable view
+    of all of it (a reshape); None otherwise (a slice, a broadcast, memory from elsewhere)."""
     flags = array.flags
-    return flags.owndata and flags.c_contiguous and getattr(flags, "writeable", True)
+    if not flags.c_contiguous or not getattr(flags, "writeable", True):  # CuPy: always writable
+        return None
+    owner = array.base
+    if owner is None:
+        return array
+    if not is_array(owner) or owner.base is not None or owner.size != array.size:
+        return None
+    return owner
 
 
 def may_share_memory(a: Any, b: Any) -> bool:

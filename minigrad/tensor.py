@@ -11,6 +11,14 @@ from typing import Any
 
 from minigrad import backend
 
+_writes = 0  # in-place writes so far, over all tensors: the clock autograd compares against
+
+
+def write_clock() -> int:
+    """How many in-place writes minigrad has made so far; a tensor's ``_written_at`` is the
+    clock's value at its last write, so `t._written_at > c` means t changed after time c."""
+    return _writes
+
 
 class Tensor:
     """An n-dimensional array on a device that can record the ops applied to it.
@@ -18,12 +26,12 @@ class Tensor:
     ``data`` is the NumPy or CuPy array; ``grad`` the accumulated gradient (a Tensor) after
     ``backward()``; ``_ctx`` the Function node that produced it (None for leaves);
     ``_version`` counts the in-place writes made through minigrad (the methods ending in ``_``,
-    item assignment, optimizer steps), so that backward can refuse a graph whose saved inputs
-    changed since (writes into the raw ``data`` array go uncounted, as ``.data`` writes in
-    PyTorch do).
+    item assignment, optimizer steps) and ``_written_at`` stamps the last one (write_clock), so
+    that backward can refuse a graph whose saved inputs changed since (writes into the raw
+    ``data`` array go uncounted, as ``.data`` writes in PyTorch do).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_written_at", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity as PyTorch does
 
     def __init__(self, data: Any, requires_grad: bool = False, _ctx: Any = None) -> None:
@@ -32,7 +40,7 @@ class Tensor:
         self.data = data
         self.grad: Tensor | None = None
         self._ctx = _ctx
-        self._version = 0
+        self._version = self._written_at = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -107,7 +115,7 @@ class Tensor:
                 f"{self.device}; move it with .to({self.device!r}) first"
             )
         self.data[index_key(key, self.device)] = value
-        self._version += 1
+        self._bump_version()
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -127,7 +135,10 @@ class Tensor:
 
     def _bump_version(self) -> None:
         """Count an in-place write made to the raw array by minigrad itself (optimizer steps)."""
+        global _writes
+        _writes += 1
         self._version += 1
+        self._written_at = _writes
 
     # --- conversions ----------------------------------------------------------------------
     def numpy(self) -> Any:

@@ -407,8 +407,9 @@ def _binary(op: type[Function], true_division: bool = False):
             a = _operand(a, b)
         elif not isinstance(b, Tensor):
             b = _operand(b, a)
-        a, b = _promoted(a, b, true_division)
-        return op.apply(a, b)
+        elif a.data.dtype is b.data.dtype and (a.data.dtype.kind == "f" or not true_division):
+            return op.apply(a, b)  # two tensors of one dtype: nothing to promote
+        return op.apply(*_promoted(a, b, true_division))
 
     apply.__name__ = op.__name__.lower()
     apply.__doc__ = op.__doc__
