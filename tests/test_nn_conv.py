@@ -195,3 +195,15 @@ def test_conv2d_gradients_on_gpu_match_cpu():
     device_grads = [conv.weight.grad.numpy(), conv.bias.grad.numpy(), x.grad.numpy()]
     for host, device in zip(host_grads, device_grads):
         np.testing.assert_allclose(device, host, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("in_channels", [1, 8])  # per-sample and channels-last products
+def test_conv2d_on_an_empty_batch_gives_empty_outputs_and_gradients(in_channels):
+    conv = nn.Conv2d(in_channels, 4, 3, padding=1)
+    x = minigrad.zeros(0, in_channels, 6, 6, requires_grad=True)
+    out = conv(x)
+    assert out.shape == (0, 4, 6, 6)
+    out.sum().backward()
+    assert x.grad.shape == (0, in_channels, 6, 6)
+    np.testing.assert_array_equal(conv.weight.grad.numpy(), np.zeros((4, in_channels, 3, 3)))
+    np.testing.assert_array_equal(conv.bias.grad.numpy(), np.zeros(4))

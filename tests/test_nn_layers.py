@@ -273,3 +273,14 @@ def test_dropout_on_gpu_keeps_device_and_statistics():
     out = F.dropout(minigrad.ones(200, 500, device="cuda"), p=0.3)
     assert out.device == "cuda:0"
     assert abs((out.numpy() == 0).mean() - 0.3) < 0.01
+
+
+def test_linear_with_no_inputs_initializes_an_empty_weight_as_pytorch():
+    with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+        layer = nn.Linear(0, 3)
+    assert layer.weight.shape == (3, 0)
+    out = layer(minigrad.zeros(2, 0))
+    np.testing.assert_array_equal(out.numpy(), np.broadcast_to(layer.bias.numpy(), (2, 3)))
+    out.sum().backward()
+    assert layer.weight.grad.shape == (3, 0)
+    np.testing.assert_array_equal(layer.bias.grad.numpy(), [2.0, 2.0, 2.0])

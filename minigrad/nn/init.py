@@ -6,6 +6,7 @@ Random fills draw from the device's generator (see minigrad.manual_seed); none r
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from minigrad import backend
@@ -122,15 +123,25 @@ def kaiming_uniform_(
     tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
     """U(-bound, bound) with bound = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity,
-    a) (He et al.); fan is fan_in or fan_out by `mode`."""
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
-    bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    a) (He et al.); fan is fan_in or fan_out by `mode`. A tensor with no elements is left as it
+    is (with PyTorch's warning)."""
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
+    return tensor if std is None else uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std)
 
 
 def kaiming_normal_(
     tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
-    """N(0, std^2) with std = gain / sqrt(fan)."""
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
-    return normal_(tensor, 0.0, std)
+    """N(0, std^2) with std = gain / sqrt(fan) (a tensor with no elements is left as it is)."""
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
+    return tensor if std is None else normal_(tensor, 0.0, std)
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float | None:
+    """gain / sqrt(fan), or None for a tensor with no elements: Linear(0, 3) has fan_in 0, and
+    filling nothing is a no-op, as in PyTorch."""
+    fan = _calculate_correct_fan(tensor, mode)
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return None
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)

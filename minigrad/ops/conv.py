@@ -136,13 +136,14 @@ class Conv2d(Function):
         x_shape, stride, pads, per_sample = ctx.geometry
         xp = backend.array_module(grad)
         out_channels, channels, kh, kw = weight.shape
+        k, positions = channels * kh * kw, grad.shape[2] * grad.shape[3]
         grad_x = xp.empty(x_shape, dtype=grad.dtype) if need_x else None
 
         def run(part):
             grad_part = grad[part]
             grad_w_mat = grad_b = None
-            if per_sample:
-                samples = grad_part.reshape(len(grad_part), out_channels, -1)  # (n, o, (p, q))
+            if per_sample:  # dy as (n, o, (p, q)); sizes spelled out, as n may be 0
+                samples = grad_part.reshape(len(grad_part), out_channels, positions)
                 if need_weight:  # (o, (c, i, j))
                     grad_w_mat = xp.matmul(samples, cols[part].transpose(0, 2, 1)).sum(axis=0)
                 if need_bias:
@@ -152,9 +153,9 @@ class Conv2d(Function):
                 # far faster than making the (n, p, q, o) rows, whose inner stride is o; the
                 # input gradient's products do want rows, so only it pays for them
                 planes = xp.ascontiguousarray(grad_part.transpose(1, 0, 2, 3))
-                planes = planes.reshape(out_channels, -1)
+                planes = planes.reshape(out_channels, len(grad_part) * positions)
                 if need_weight:  # (o, (i, j, c))
-                    grad_w_mat = planes @ cols[part].reshape(planes.shape[1], -1)
+                    grad_w_mat = planes @ cols[part].reshape(planes.shape[1], k)
                 if need_bias:
                     grad_b = planes.sum(axis=1)
             if need_x:

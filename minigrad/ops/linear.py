@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 from minigrad import backend
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
@@ -16,7 +18,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        rows = x.reshape(-1, x.shape[-1])
+        rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # no -1: a size may be 0
         out = backend.parallel_matmul(rows, weight.T)
         if bias is not None:
             out += bias
@@ -28,7 +30,7 @@ class Linear(Function):
     def backward(ctx, grad):
         rows, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        grad_rows = grad.reshape(-1, weight.shape[0])
+        grad_rows = grad.reshape(rows.shape[0], weight.shape[0])
         grad_x = (
             backend.parallel_matmul(grad_rows, weight).reshape(ctx.input_shape) if need_x else None
         )
