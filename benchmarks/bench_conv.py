@@ -19,7 +19,7 @@ import numpy as np
 import minigrad as mg
 from benchmarks.common import print_table, try_import_torch
 from minigrad import nn
-from minigrad.ops.conv import max_pool2d
+from minigrad.ops.pool import max_pool2d
 
 
 def conv_case(torch):

@@ -1,6 +1,14 @@
-"""minigrad: tensors on NumPy or CuPy, reverse-mode autograd, and the layers to train real nets."""
+"""minigrad: tensors on NumPy or CuPy, reverse-mode autograd, and the layers to train real nets.
 
-from minigrad import backend
+The op modules' functional APIs (their `__all__`) are minigrad's functions; importing them also
+makes their Tensor methods and operators (declared beside each op with @tensor_method).
+"""
+
+# ruff: noqa: F401, F403 (the names imported here are the package's API)
+
+from types import ModuleType as _ModuleType
+
+from minigrad import backend, data, nn, optim  # noqa: E402, I001 (they build on everything above)
 from minigrad.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import (
     bool_,
@@ -16,23 +24,10 @@ from minigrad.backend import (
     uint8,
 )
 from minigrad.gradcheck import GradcheckError, gradcheck
-from minigrad.ops import _bind
-from minigrad.ops.elementwise import (
-    abs,
-    clamp,
-    exp,
-    log,
-    maximum,
-    minimum,
-    relu,
-    sigmoid,
-    sqrt,
-    tanh,
-    where,
-)
-from minigrad.ops.linalg import matmul
-from minigrad.ops.reduce import argmax, log_softmax, max, mean, min, softmax, sum, var
-from minigrad.ops.shape import cat, flatten, permute, reshape, stack, transpose
+from minigrad.ops.elementwise import *
+from minigrad.ops.linalg import *
+from minigrad.ops.reduce import *
+from minigrad.ops.shape import *
 from minigrad.serialization import load, save
 from minigrad.tensor import (
     Tensor,
@@ -48,70 +43,11 @@ from minigrad.tensor import (
     zeros_like,
 )
 
-_bind.bind_tensor_methods(Tensor)
-
-__all__ = [
-    "data",
-    "nn",
-    "optim",
-    "save",
-    "load",
-    "Function",
-    "GradcheckError",
-    "Tensor",
-    "abs",
-    "arange",
-    "argmax",
-    "backend",
-    "bool_",
-    "cat",
-    "clamp",
-    "cuda_is_available",
-    "enable_grad",
-    "exp",
-    "eye",
-    "flatten",
-    "float16",
-    "float32",
-    "float64",
-    "full",
-    "gradcheck",
-    "int32",
-    "int64",
-    "is_grad_enabled",
-    "log",
-    "log_softmax",
-    "manual_seed",
-    "set_num_threads",
-    "get_num_threads",
-    "matmul",
-    "max",
-    "maximum",
-    "mean",
-    "min",
-    "minimum",
-    "no_grad",
-    "ones",
-    "ones_like",
-    "permute",
-    "rand",
-    "randn",
-    "relu",
-    "reshape",
-    "set_grad_enabled",
-    "sigmoid",
-    "softmax",
-    "sqrt",
-    "stack",
-    "sum",
-    "tanh",
-    "tensor",
-    "transpose",
-    "uint8",
-    "var",
-    "where",
-    "zeros",
-    "zeros_like",
-]
-
-from minigrad import data, nn, optim  # noqa: E402 (they build on everything above)
+__all__ = sorted(
+    [
+        name
+        for name, value in globals().items()
+        if not name.startswith("_") and not isinstance(value, _ModuleType)
+    ]
+    + ["backend", "data", "nn", "optim"]
+)

@@ -1,15 +1,17 @@
 """Tensor: a backend array plus what autograd needs (grad, requires_grad, the op that made it).
 
-Also the factories (tensor, zeros, randn, ...). The differentiable ops live in minigrad/ops;
-minigrad/__init__.py binds them to Tensor as methods and operators (ops/_bind.py).
+Also the factories (tensor, zeros, randn, ...). The differentiable ops live in minigrad/ops,
+each declared a Tensor method or operator next to its definition with @tensor_method.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from minigrad import backend
+from minigrad.arguments import as_shape
 
 _writes = 0  # in-place writes so far, over all tensors: the clock autograd compares against
 
@@ -213,6 +215,27 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
 
+def tensor_method(*names: str, reflected: str | None = None) -> Callable:
+    """Decorator: make a function of (tensor, ...) a Tensor method under each of `names`
+    (`x.exp()`, `x + y` through "__add__"), and with `reflected` also the operator with its
+    operands swapped ("__radd__": 2 + x calls add(2, x)). An op's file is the one place that
+    declares its methods."""
+
+    def attach(function: Callable) -> Callable:
+        for name in names:
+            setattr(Tensor, name, function)
+        if reflected is not None:
+
+            def swapped(self: Tensor, other: Any) -> Tensor:
+                return function(other, self)
+
+            swapped.__name__ = reflected
+            setattr(Tensor, reflected, swapped)
+        return function
+
+    return attach
+
+
 def zero_grads(params: Any, set_to_none: bool = True) -> None:
     """What Module.zero_grad and Optimizer.zero_grad do to their parameters: grad = None, or
     the grad zeroed in place."""
@@ -242,13 +265,6 @@ def tensor(
     if array is data:
         array = array.copy()
     return Tensor(array, requires_grad=requires_grad)
-
-
-def as_shape(shape: tuple) -> tuple[int, ...]:
-    """A shape given as separate ints, f(2, 3), or as one sequence, f((2, 3)), as a tuple."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
 
 
 def _filled(fill: str, shape: tuple, dtype: Any, device: str | None, requires_grad: bool):

@@ -76,7 +76,7 @@ def tiny_mnist(tmp_path) -> Path:
 def split_ops(monkeypatch):
     """Ops split along the batch even for tiny arrays (PARALLEL_MIN_WORK lowered to 1) once
     set_num_threads(n > 1) is called; _seeded puts minigrad back on one thread afterwards."""
-    monkeypatch.setattr(minigrad.backend, "PARALLEL_MIN_WORK", 1)
+    monkeypatch.setattr(minigrad.backend.threads, "PARALLEL_MIN_WORK", 1)
 
 
 @pytest.fixture(params=[1, 3], ids=["1-thread", "3-threads"])

@@ -91,7 +91,7 @@ def test_sigmoid_does_not_overflow():
         lambda x: x.sum(),
         lambda x: x.sum(dim=1),
         lambda x: x.sum(dim=(0, 2), keepdim=True),
-        lambda x: x.sum(axis=-1, keepdims=True),
+        lambda x: x.sum(dim=-1, keepdim=True),
         lambda x: x.mean(),
         lambda x: x.mean(dim=0),
         lambda x: x.mean(dim=(1, 2)),

@@ -1,6 +1,6 @@
 """Neural-network layers: Module and Parameter, containers, layers, losses, init and F."""
 
-# ruff: noqa: F401 (re-exports; conv and batchnorm append their import lines here)
+# ruff: noqa: F401 (the names imported here are the package's API)
 
 from minigrad.nn import functional, init
 from minigrad.nn.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh

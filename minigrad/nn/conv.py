@@ -7,7 +7,8 @@ import math
 from minigrad import backend
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
-from minigrad.ops.conv import _conv_pads, _pair, conv2d
+from minigrad.ops.conv import conv2d
+from minigrad.ops.window import conv_pads, pair
 from minigrad.tensor import Tensor, zeros
 
 
@@ -38,10 +39,10 @@ class Conv2d(Module):
             )
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride = _pair(stride, "stride", "Conv2d")
-        _conv_pads(padding, self.kernel_size, self.stride)  # rejects bad values now, as PyTorch
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", "Conv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = pair(stride, "stride", "Conv2d")
+        conv_pads(padding, self.kernel_size, self.stride)  # rejects bad values now, as PyTorch
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding", "Conv2d")
         dtype = dtype or backend.float32
         shape = (out_channels, in_channels, *self.kernel_size)
         self.weight = Parameter(zeros(shape, dtype=dtype, device=device))

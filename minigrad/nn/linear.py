@@ -7,7 +7,7 @@ import math
 from minigrad import backend
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
-from minigrad.ops.linear import linear
+from minigrad.ops.linalg import linear
 from minigrad.tensor import Tensor, zeros
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from minigrad.arguments import check_reduction
 from minigrad.nn.module import Module
-from minigrad.ops.loss import _check_reduction, cross_entropy, mse_loss, nll_loss
+from minigrad.ops.loss import cross_entropy, mse_loss, nll_loss
 from minigrad.tensor import Tensor
 
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        _check_reduction(type(self).__name__, reduction)
+        check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
     def extra_repr(self) -> str:

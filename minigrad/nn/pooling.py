@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from minigrad.nn.module import Module
-from minigrad.ops.conv import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from minigrad.tensor import Tensor
 
 

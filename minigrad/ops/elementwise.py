@@ -12,22 +12,29 @@ import math
 from typing import Any
 
 from minigrad import backend
+from minigrad.arguments import unbroadcast
 from minigrad.autograd import Function
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, tensor_method
 
-
-def unbroadcast(grad: Any, shape: tuple) -> Any:
-    """Sum `grad` over the axes that broadcasting added or stretched, giving `shape`."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    stretched = [
-        i + extra for i, size in enumerate(shape) if size == 1 and grad.shape[i + extra] != 1
-    ]
-    axes = tuple(range(extra)) + tuple(stretched)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape) if extra else grad
+__all__ = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "clamp",
+    "maximum",
+    "minimum",
+    "where",
+]
 
 
 def _shape(value: Any) -> tuple:
@@ -292,19 +299,19 @@ class Clamp(Function):
 class Maximum(Function):
     """y = max(a, b) elementwise;  the gradient goes to the larger input, split evenly on ties."""
 
-    picks_larger = True
+    largest = True
 
     @staticmethod
     def forward(ctx, a, b):
         xp = backend.array_module(a if backend.is_array(a) else b)
         ctx.save_for_backward(a, b)
-        return (xp.maximum if ctx.picks_larger else xp.minimum)(a, b)
+        return (xp.maximum if ctx.largest else xp.minimum)(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        a_wins = a > b if ctx.picks_larger else a < b
+        a_wins = a > b if ctx.largest else a < b
         grad_to_a = grad * a_wins + grad * (a == b) * 0.5  # bool masks keep grad's dtype
         grad_a = unbroadcast(grad_to_a, _shape(a)) if need_a else None
         grad_b = unbroadcast(grad - grad_to_a, _shape(b)) if need_b else None
@@ -314,7 +321,7 @@ class Maximum(Function):
 class Minimum(Maximum):
     """y = min(a, b) elementwise;  the gradient goes to the smaller input, split evenly on ties."""
 
-    picks_larger = False
+    largest = False
 
 
 class Where(Function):
@@ -416,13 +423,15 @@ def _binary(op: type[Function], true_division: bool = False):
     return apply
 
 
-add = _binary(Add)
-sub = _binary(Sub)
-mul = _binary(Mul)
-div = _binary(Div, true_division=True)
-pow = _binary(Pow)  # noqa: A001 (the name users expect)
-maximum = _binary(Maximum)
-minimum = _binary(Minimum)
+add = tensor_method("add", "__add__", reflected="__radd__")(_binary(Add))
+sub = tensor_method("sub", "__sub__", reflected="__rsub__")(_binary(Sub))
+mul = tensor_method("mul", "__mul__", reflected="__rmul__")(_binary(Mul))
+div = tensor_method("div", "__truediv__", reflected="__rtruediv__")(
+    _binary(Div, true_division=True)
+)
+pow = tensor_method("pow", "__pow__", reflected="__rpow__")(_binary(Pow))  # noqa: A001
+maximum = tensor_method("maximum")(_binary(Maximum))
+minimum = tensor_method("minimum")(_binary(Minimum))
 
 
 def _in_place(name: str, function: Any):
@@ -458,19 +467,17 @@ def _in_place(name: str, function: Any):
     return method
 
 
-IN_PLACE_METHODS = {
-    name: _in_place(name, function)
-    for name, function in (
-        ("add_", add),
-        ("sub_", sub),
-        ("mul_", mul),
-        ("div_", div),
-        ("__iadd__", add),
-        ("__isub__", sub),
-        ("__imul__", mul),
-        ("__itruediv__", div),
-    )
-}
+for _name, _function in (
+    ("add_", add),
+    ("sub_", sub),
+    ("mul_", mul),
+    ("div_", div),
+    ("__iadd__", add),
+    ("__isub__", sub),
+    ("__imul__", mul),
+    ("__itruediv__", div),
+):
+    tensor_method(_name)(_in_place(_name, _function))
 
 
 def _unary(op: type[Function]):
@@ -482,16 +489,17 @@ def _unary(op: type[Function]):
     return apply
 
 
-neg = _unary(Neg)
-exp = _unary(Exp)
-log = _unary(Log)
-sqrt = _unary(Sqrt)
-abs = _unary(Abs)  # noqa: A001
-tanh = _unary(Tanh)
-sigmoid = _unary(Sigmoid)
-relu = _unary(ReLU)
+neg = tensor_method("neg", "__neg__")(_unary(Neg))
+exp = tensor_method("exp")(_unary(Exp))
+log = tensor_method("log")(_unary(Log))
+sqrt = tensor_method("sqrt")(_unary(Sqrt))
+abs = tensor_method("abs", "__abs__")(_unary(Abs))  # noqa: A001
+tanh = tensor_method("tanh")(_unary(Tanh))
+sigmoid = tensor_method("sigmoid")(_unary(Sigmoid))
+relu = tensor_method("relu")(_unary(ReLU))
 
 
+@tensor_method("clamp")
 def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
@@ -517,3 +525,18 @@ def to_device(x: Tensor, device: str) -> Tensor:
     if x.device == device:
         return x
     return ToDevice.apply(x, device=device)
+
+
+def _comparison(name: str):
+    """The operator `name` (__eq__, __lt__, ...): an elementwise bool Tensor, with no graph."""
+
+    def compare(self: Tensor, other: Any) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        return Tensor(backend.ensure_array(getattr(self.data, name)(other_data)))
+
+    compare.__name__ = name
+    return compare
+
+
+for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"):
+    tensor_method(_name)(_comparison(_name))

@@ -1,10 +1,17 @@
-"""Matrix products: matmul with NumPy's rules (1-d operands, batched and broadcast stacks)."""
+"""Matrix products: matmul with NumPy's rules (1-d operands, batched and broadcast stacks), and
+the fused affine map y = x W^T + b behind nn.Linear (one GEMM forward, two backward, each split
+over minigrad's threads when large: backend.parallel_matmul)."""
 
 from __future__ import annotations
 
+import math
+
+from minigrad import backend
+from minigrad.arguments import check_like, unbroadcast
 from minigrad.autograd import Function
-from minigrad.ops.elementwise import unbroadcast
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, tensor_method
+
+__all__ = ["matmul"]
 
 
 class MatMul(Function):
@@ -37,6 +44,36 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+class Linear(Function):
+    """y = x W^T + b for x of shape (*, in), W (out, in), b (out,) or None.
+
+    With x and dy flattened to (m, in) and (m, out):  dx = dy W,  dW = dy^T x,  db = sum_m dy.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # no -1: a size may be 0
+        out = backend.parallel_matmul(rows, weight.T)
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(rows, weight)
+        ctx.input_shape = x.shape
+        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        grad_rows = grad.reshape(rows.shape[0], weight.shape[0])
+        grad_x = (
+            backend.parallel_matmul(grad_rows, weight).reshape(ctx.input_shape) if need_x else None
+        )
+        grad_weight = backend.parallel_matmul(grad_rows.T, rows) if need_weight else None
+        grad_bias = grad_rows.sum(axis=0) if need_bias else None
+        return grad_x, grad_weight, grad_bias
+
+
+@tensor_method("matmul", "__matmul__", reflected="__rmatmul__")
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got {a.shape} @ {b.shape}")
@@ -48,3 +85,26 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"({inner_a} columns vs {inner_b} rows)"
         )
     return MatMul.apply(a, b)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b: x of shape (*, in_features), weight (out_features, in_features), bias
+    (out_features,) or None."""
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-d (out, in), got shape {weight.shape}")
+    out_features, in_features = weight.shape
+    if x.ndim == 0 or x.shape[-1] != in_features:
+        features = x.shape[-1] if x.ndim else "no"
+        raise ValueError(
+            f"linear: input has {features} features (shape {x.shape}) but weight expects "
+            f"{in_features} (shape {weight.shape})"
+        )
+    if bias is not None and bias.shape != (out_features,):
+        raise ValueError(
+            f"linear: bias has shape {bias.shape} but weight has {out_features} output features "
+            f"(shape {weight.shape}); expected bias shape ({out_features},)"
+        )
+    check_like("linear", "weight", weight, x)
+    if bias is not None:
+        check_like("linear", "bias", bias, x)
+    return Linear.apply(x, weight, bias)

@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from minigrad import backend
+from minigrad.arguments import check_like, check_reduction
 from minigrad.autograd import Function
 from minigrad.ops.reduce import log_softmax_array
 from minigrad.tensor import Tensor, tensor
-
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduce(losses: Any, reduction: str) -> Any:
@@ -101,11 +100,6 @@ class MSELoss(Function):
 # --- the functional API: validation at the boundary -----------------------------------------
 
 
-def _check_reduction(name: str, reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
 def _class_target(name: str, scores: Tensor, target: Any, what: str) -> Tensor:
     """Check (N, C) scores against (N,) integer labels in [0, C); return target as a Tensor.
 
@@ -144,7 +138,7 @@ def _class_target(name: str, scores: Tensor, target: Any, what: str) -> Tensor:
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of logits (N, C) against integer labels (N,), computed stably
     in one op (log-softmax and the pick of the true class fused)."""
-    _check_reduction("cross_entropy", reduction)
+    check_reduction("cross_entropy", reduction)
     target = _class_target("cross_entropy", logits, target, "logits")
     return CrossEntropy.apply(logits, target, reduction=reduction)
 
@@ -152,23 +146,15 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
 def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities (N, C) (e.g. from log_softmax) at the
     integer labels (N,)."""
-    _check_reduction("nll_loss", reduction)
+    check_reduction("nll_loss", reduction)
     target = _class_target("nll_loss", log_probs, target, "log_probs")
     return NLLLoss.apply(log_probs, target, reduction=reduction)
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean squared error between two tensors of the same shape."""
-    _check_reduction("mse_loss", reduction)
+    check_reduction("mse_loss", reduction)
     if not isinstance(target, Tensor):
         target = tensor(target, dtype=input.dtype, device=input.device)
-    if input.shape != target.shape:
-        raise ValueError(
-            f"mse_loss: input shape {input.shape} and target shape {target.shape} differ; "
-            "they must match exactly (no broadcasting)"
-        )
-    if input.dtype != target.dtype:
-        raise TypeError(
-            f"mse_loss: input has dtype {input.dtype} but target has dtype {target.dtype}"
-        )
+    check_like("mse_loss", "target", target, input, shape=input.shape)  # no broadcasting
     return MSELoss.apply(input, target, reduction=reduction)

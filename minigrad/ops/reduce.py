@@ -1,6 +1,5 @@
-"""Reductions (sum, mean, max, min, var, argmax) and the softmax family.
-
-The functions take PyTorch's `dim`/`keepdim` keywords and accept NumPy's `axis`/`keepdims`.
+"""Reductions (sum, mean, max, min, var, argmax) and the softmax family, with PyTorch's
+`dim`/`keepdim` arguments.
 """
 
 from __future__ import annotations
@@ -9,18 +8,11 @@ import math
 from typing import Any, NamedTuple
 
 from minigrad import backend
+from minigrad.arguments import normalize_axes
 from minigrad.autograd import Function
-from minigrad.ops.shape import normalize_dim
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, tensor_method
 
-
-def normalize_axes(dim: Any, ndim: int) -> tuple[int, ...] | None:
-    """None stays None (all axes); an int or sequence becomes a sorted tuple of axes >= 0."""
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    axes = tuple(sorted({normalize_dim(d, ndim) for d in dims}))
-    return axes if ndim else ()  # a 0-d tensor takes dim 0 or -1 but has no axis to reduce
+__all__ = ["sum", "mean", "var", "max", "min", "argmax", "softmax", "log_softmax"]
 
 
 def _expand_back(grad: Any, axes: tuple | None, keepdims: bool, shape: tuple) -> Any:
@@ -64,13 +56,15 @@ class Mean(Function):
 
 
 class Max(Function):
-    """y = max (or min) of all of x;  dx = dy split evenly between the entries equal to y, or
-    between the NaNs when y is NaN (PyTorch's rule for a full reduction)."""
+    """y = max of all of x;  dx = dy split evenly between the entries equal to y, or between
+    the NaNs when y is NaN (PyTorch's rule for a full reduction)."""
+
+    largest = True
 
     @staticmethod
-    def forward(ctx, x, largest=True):
+    def forward(ctx, x):
         xp = backend.array_module(x)
-        out = x.max() if largest else x.min()
+        out = x.max() if ctx.largest else x.min()
         winners = x == out
         if backend.is_floating(x.dtype):
             winners |= xp.isnan(x) & xp.isnan(out)
@@ -81,6 +75,12 @@ class Max(Function):
     def backward(ctx, grad):
         winners = ctx.saved_tensors[0]
         return winners * (grad / winners.sum(dtype=grad.dtype))
+
+
+class Min(Max):
+    """y = min of all of x;  dx as for max."""
+
+    largest = False
 
 
 class TakeAlongDim(Function):
@@ -175,24 +175,17 @@ class MaxResult(NamedTuple):
     indices: Tensor
 
 
-def _resolve(x: Tensor, dim: Any, keepdim: bool, axis: Any, keepdims: Any):
-    if axis is not None:
-        dim = axis
-    if keepdims is not None:
-        keepdim = keepdims
-    return normalize_axes(dim, x.ndim), bool(keepdim)
+@tensor_method("sum")
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return Sum.apply(x, axes=normalize_axes(dim, x.ndim), keepdims=keepdim)
 
 
-def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
-    axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
-    return Sum.apply(x, axes=axes, keepdims=keepdim)
+@tensor_method("mean")
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return Mean.apply(x, axes=normalize_axes(dim, x.ndim), keepdims=keepdim)
 
 
-def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):
-    axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
-    return Mean.apply(x, axes=axes, keepdims=keepdim)
-
-
+@tensor_method("var")
 def var(
     x: Tensor,
     dim: Any = None,
@@ -200,44 +193,45 @@ def var(
     *,
     correction: int | None = None,
     unbiased: bool | None = None,
-    axis=None,
-    keepdims=None,
 ) -> Tensor:
     """Variance with PyTorch's default Bessel correction (divide by m - 1)."""
     if correction is None:
         correction = 0 if unbiased is False else 1
-    axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
+    axes = normalize_axes(dim, x.ndim)
     return Var.apply(x, axes=axes, keepdims=keepdim, correction=correction)
 
 
-def _extreme(x: Tensor, dim, keepdim, axis, keepdims, largest: bool):
+def _extreme(x: Tensor, dim: Any, keepdim: bool, op: type[Max]) -> Any:
     """max/min of all of x, or (values, indices) over one dim: the first extreme entry (the
     first NaN if there is one, as in PyTorch), which alone gets the gradient."""
-    if dim is None and axis is None:
-        return Max.apply(x, largest=largest)
+    if dim is None:
+        return op.apply(x)
     if x.ndim == 0:  # dim 0 of a 0-d tensor: the tensor itself, index 0
-        normalize_axes(dim if axis is None else axis, 0)
-        values, indices = _extreme(x.reshape(1), 0, False, None, None, largest)
+        normalize_axes(dim, 0)
+        values, indices = _extreme(x.reshape(1), 0, False, op)
         return MaxResult(values, indices)
-    axes, keepdim = _resolve(x, dim, keepdim, axis, keepdims)
+    axes = normalize_axes(dim, x.ndim)
     if len(axes) != 1:
         raise ValueError(f"max/min with indices reduce one dim, got dim={dim}")
-    find = x.data.argmax if largest else x.data.argmin
+    find = x.data.argmax if op.largest else x.data.argmin
     indices = find(axis=axes[0], keepdims=True)
     values = TakeAlongDim.apply(x, indices, axis=axes[0], keepdims=keepdim)
     return MaxResult(values, Tensor(indices if keepdim else indices.squeeze(axes[0])))
 
 
-def max(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+@tensor_method("max")
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     """max(x) is a 0-d tensor; max(x, dim) is (values, indices) as in PyTorch."""
-    return _extreme(x, dim, keepdim, axis, keepdims, largest=True)
+    return _extreme(x, dim, keepdim, Max)
 
 
-def min(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis=None, keepdims=None):  # noqa: A001
+@tensor_method("min")
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     """min(x) is a 0-d tensor; min(x, dim) is (values, indices) as in PyTorch."""
-    return _extreme(x, dim, keepdim, axis, keepdims, largest=False)
+    return _extreme(x, dim, keepdim, Min)
 
 
+@tensor_method("argmax")
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Indices of the maxima (of the flattened tensor when dim is None); no gradient."""
     if dim is None:
@@ -246,9 +240,11 @@ def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return Tensor(backend.ensure_array(x.data.argmax(axis=axis, keepdims=keepdim)))
 
 
+@tensor_method("softmax")
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     return Softmax.apply(x, axis=dim)
 
 
+@tensor_method("log_softmax")
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     return LogSoftmax.apply(x, axis=dim)

@@ -9,9 +9,11 @@ import math
 from typing import Any
 
 from minigrad import backend
+from minigrad.arguments import as_shape, normalize_dim, unbroadcast
 from minigrad.autograd import Function
-from minigrad.ops.elementwise import unbroadcast
-from minigrad.tensor import Tensor, as_shape
+from minigrad.tensor import Tensor, tensor_method
+
+__all__ = ["reshape", "flatten", "permute", "transpose", "unsqueeze", "squeeze", "cat", "stack"]
 
 
 class Reshape(Function):
@@ -116,15 +118,7 @@ class Stack(Function):
 # --- the functional API -------------------------------------------------------------------
 
 
-def normalize_dim(dim: int, ndim: int) -> int:
-    """dim as an index in [0, ndim), with PyTorch's error for one out of range. As in PyTorch,
-    a 0-d tensor takes dim 0 or -1 (which index no axis: callers treat it as the whole)."""
-    rank = max(ndim, 1)
-    if not -rank <= dim < rank:
-        raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dimensions")
-    return dim % rank
-
-
+@tensor_method("reshape", "view")
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     shape = as_shape(shape)
     try:
@@ -135,6 +129,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
         ) from None
 
 
+@tensor_method("flatten")
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, 1)
@@ -144,6 +139,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
 
 
+@tensor_method("permute")
 def permute(x: Tensor, *dims: Any) -> Tensor:
     axes = tuple(normalize_dim(d, x.ndim) for d in as_shape(dims))
     if sorted(axes) != list(range(x.ndim)):
@@ -151,6 +147,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     return Permute.apply(x, axes=axes)
 
 
+@tensor_method("transpose")
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     axes = list(range(x.ndim))
     dim0, dim1 = normalize_dim(dim0, x.ndim), normalize_dim(dim1, x.ndim)
@@ -164,11 +161,16 @@ def T(x: Tensor) -> Tensor:  # noqa: N802 (PyTorch's name)
     return Permute.apply(x, axes=tuple(reversed(range(x.ndim))))
 
 
+tensor_method("T")(property(T))
+
+
+@tensor_method("unsqueeze")
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     dim = normalize_dim(dim, x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
+@tensor_method("squeeze")
 def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
     """Drop size-1 dims (only `dim` when given, and only if its size is 1, as in PyTorch)."""
     if dim is None:
@@ -179,6 +181,7 @@ def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
     return reshape(x, x.shape[:dim] + x.shape[dim + 1 :])
 
 
+@tensor_method("expand")
 def expand(x: Tensor, *sizes: Any) -> Tensor:
     """Broadcast to `sizes` (-1 keeps a dim), without copying."""
     sizes = as_shape(sizes)
@@ -192,6 +195,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
         raise ValueError(f"expand: cannot expand shape {x.shape} to {sizes}") from None
 
 
+@tensor_method("__getitem__")
 def getitem(x: Tensor, key: Any) -> Tensor:
     """x[key] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
     return GetItem.apply(x, key=index_key(key, x.device))

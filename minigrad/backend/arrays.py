@@ -1,0 +1,242 @@
+"""Arrays and devices: the array module of an array, arrays on a device and moves between
+devices, dtypes and PyTorch's promotion rules, scatter-add; CuPy is imported lazily, the first
+time a "cuda" device is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+import numpy
+
+float16 = numpy.dtype("float16")
+float32 = numpy.dtype("float32")
+float64 = numpy.dtype("float64")
+int32 = numpy.dtype("int32")
+int64 = numpy.dtype("int64")
+uint8 = numpy.dtype("uint8")
+bool_ = numpy.dtype("bool")
+
+HostArray = numpy.ndarray  # the array type of device "cpu"
+
+_cupy: ModuleType | None = None
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that cannot be used here (no CuPy, no GPU, bad name)."""
+
+
+def get_cupy() -> ModuleType:
+    """Import CuPy on first use; raise one clear error when it or a GPU is missing."""
+    global _cupy
+    if _cupy is not None:
+        return _cupy
+    try:
+        import cupy
+    except ImportError as exc:
+        raise DeviceError(
+            "device 'cuda' needs CuPy, which is not installed. Install the wheel matching your "
+            "CUDA version, e.g. `pip install cupy-cuda12x` (CUDA 12) or `pip install cupy-cuda13x` "
+            "(CUDA 13), or use device='cpu'."
+        ) from exc
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver missing or broken
+        raise DeviceError(
+            f"device 'cuda': CuPy is installed but no CUDA GPU is usable ({exc}). "
+            "Check `nvidia-smi`, or use device='cpu'."
+        ) from exc
+    if count == 0:
+        raise DeviceError("device 'cuda': CuPy is installed but no CUDA GPU is visible.")
+    _cupy = cupy
+    return cupy
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    try:
+        get_cupy()
+    except DeviceError:
+        return False
+    return True
+
+
+def normalize_device(device: str | None) -> str:
+    """Turn None, "cpu", "cuda" or "cuda:N" into "cpu" or "cuda:N"."""
+    if device is None:
+        return default_device()
+    if not isinstance(device, str):
+        device = str(device)
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda":
+        return "cuda:0"
+    if device.startswith("cuda:") and device[5:].isdigit():
+        return device
+    raise DeviceError(f"unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:N'")
+
+
+def default_device() -> str:
+    """The device new tensors go to: $MINIGRAD_DEVICE, else "cpu"."""
+    return normalize_device(os.environ.get("MINIGRAD_DEVICE", "cpu"))
+
+
+def device_module(device: str) -> ModuleType:
+    """The array module (numpy or cupy) for a normalized device name."""
+    return numpy if device == "cpu" else get_cupy()
+
+
+def array_module(array: Any) -> ModuleType:
+    """numpy for host arrays, cupy for device arrays."""
+    if isinstance(array, numpy.ndarray) or _cupy is None:
+        return numpy
+    return _cupy.get_array_module(array)
+
+
+def device_of(array: Any) -> str:
+    """ "cpu" for a NumPy array, "cuda:N" for a CuPy array on GPU N."""
+    if isinstance(array, numpy.ndarray) or _cupy is None:
+        return "cpu"
+    if isinstance(array, _cupy.ndarray):
+        return f"cuda:{array.device.id}"
+    return "cpu"
+
+
+def is_array(value: Any) -> bool:
+    """True for a NumPy or CuPy ndarray."""
+    if isinstance(value, numpy.ndarray):
+        return True
+    return _cupy is not None and isinstance(value, _cupy.ndarray)
+
+
+def ensure_array(value: Any) -> Any:
+    """Turn the NumPy scalars that ufuncs return for 0-d inputs back into 0-d arrays."""
+    if isinstance(value, numpy.generic):
+        return numpy.asarray(value)
+    return value
+
+
+def asarray(data: Any, dtype: Any = None, device: str | None = None) -> Any:
+    """An array on `device` from any array-like (list, scalar, NumPy or CuPy array)."""
+    device = normalize_device(device)
+    if device == "cpu":
+        if _cupy is not None and isinstance(data, _cupy.ndarray):
+            data = data.get()
+        return numpy.asarray(data, dtype=dtype)
+    cupy = get_cupy()
+    with cupy.cuda.Device(int(device[5:])):
+        return cupy.asarray(data, dtype=dtype)
+
+
+def to_device(array: Any, device: str) -> Any:
+    """The same values on `device` (the array itself when it is already there)."""
+    if device_of(array) == device:
+        return array
+    return asarray(array, device=device)
+
+
+def to_numpy(array: Any) -> numpy.ndarray:
+    """A host NumPy copy of a backend array."""
+    if isinstance(array, numpy.ndarray):
+        return array.copy()
+    return array.get()
+
+
+def whole_owner(array: Any) -> Any:
+    """The array that owns `array`'s memory, when `array` is it or a contiguous writable view
+    of all of it (a reshape); None otherwise (a slice, a broadcast, memory from elsewhere)."""
+    flags = array.flags
+    if not flags.c_contiguous or not getattr(flags, "writeable", True):  # CuPy: always writable
+        return None
+    owner = array.base
+    if owner is None:
+        return array
+    if not is_array(owner) or owner.base is not None or owner.size != array.size:
+        return None
+    return owner
+
+
+def may_share_memory(a: Any, b: Any) -> bool:
+    """Whether two arrays of one device may overlap in memory (a cheap bounds test)."""
+    return bool(array_module(a).may_share_memory(a, b))
+
+
+def quiet_float_errors() -> Any:
+    """A context in which NumPy does not warn of division by zero or invalid values (CuPy never
+    does): for formulas whose inf and nan entries are then masked away."""
+    return numpy.errstate(divide="ignore", invalid="ignore")
+
+
+def synchronize(device: str) -> None:
+    """Wait until every kernel queued on `device` has finished (a no-op on the CPU); for timing."""
+    if device != "cpu":
+        cupy = get_cupy()
+        with cupy.cuda.Device(int(device[5:])):
+            cupy.cuda.get_current_stream().synchronize()
+
+
+def scatter_add(target: Any, index: Any, values: Any) -> None:
+    """target[index] += values, accumulating where `index` repeats positions."""
+    if isinstance(target, numpy.ndarray):
+        numpy.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+def is_floating(dtype: Any) -> bool:
+    """True for float16/32/64."""
+    return numpy.dtype(dtype).kind == "f"
+
+
+# PyTorch's type promotion: the result's category (bool < integer < floating) is the highest
+# among the operands; its dtype comes from the operands of that category in the first of three
+# tiers that has one: arrays with dims, then 0-d arrays, then Python scalars (which give the
+# default dtype of their category). So int64 * 2.5 and int64 + a float32 0-d array are float32.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def result_dtype(*operands: Any) -> Any:
+    """The dtype PyTorch gives the result of an elementwise op on these operands: backend
+    arrays (their dtype and whether they are 0-d count) and Python scalars."""
+    tiers: tuple[list, list, list] = ([], [], [])
+    for value in operands:
+        if isinstance(value, bool):
+            tiers[2].append(bool_)
+        elif isinstance(value, int):
+            tiers[2].append(int64)
+        elif isinstance(value, float):
+            tiers[2].append(float32)
+        else:
+            tiers[0 if value.ndim else 1].append(numpy.dtype(value.dtype))
+    category = max(_CATEGORY[dtype.kind] for tier in tiers for dtype in tier)
+    leading = next(
+        [dtype for dtype in tier if _CATEGORY[dtype.kind] == category]
+        for tier in tiers
+        if any(_CATEGORY[dtype.kind] == category for dtype in tier)
+    )
+    return numpy.result_type(*leading)
+
+
+def can_cast(source: Any, target: Any) -> bool:
+    """Whether an in-place op may store a `source` result in a `target` tensor: within a kind
+    or up one (int into float), never float into int or int into bool, as in PyTorch."""
+    return bool(numpy.can_cast(source, target, casting="same_kind"))
+
+
+def default_dtype_for(data: Any) -> Any:
+    """PyTorch's choice for Python data: float32 for floats, int64 for ints, bool for bools.
+
+    Arrays keep their own dtype, except float64 NumPy arrays which also keep theirs (as
+    torch.tensor does)."""
+    if is_array(data) or isinstance(data, numpy.generic):
+        return None
+    probe = numpy.asarray(data)
+    if probe.dtype.kind == "f":
+        return float32
+    if probe.dtype.kind in "iu":
+        return int64
+    return None
