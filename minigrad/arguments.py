@@ -42,16 +42,23 @@ def check_reduction(op: str, reduction: str) -> None:
 
 
 def check_like(
-    op: str, name: str, tensor: Any, like: Any, like_name: str = "input", shape: Any = None
+    op: str,
+    name: str,
+    tensor: Any,
+    like: Any,
+    like_name: str = "input",
+    shape: Any = None,
+    same_dtype: bool = True,
 ) -> None:
-    """`tensor` (called `name`) must sit on like's device, have like's dtype and, when `shape`
-    is given, that shape; the error names the op, both tensors and both values."""
+    """`tensor` (called `name`) must sit on like's device, have like's dtype (unless not
+    `same_dtype`) and, when `shape` is given, that shape; the error names the op, both tensors
+    and both values."""
     if tensor.device != like.device:
         raise RuntimeError(
             f"{op}: {like_name} is on {like.device} but {name} is on {tensor.device}; "
             "move them with .to(device) first"
         )
-    if tensor.dtype != like.dtype:
+    if same_dtype and tensor.dtype != like.dtype:
         raise TypeError(
             f"{op}: {like_name} has dtype {like.dtype} but {name} has dtype {tensor.dtype}; "
             "convert one of them with .to(dtype)"

@@ -212,7 +212,7 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
     grads = {id(root): root_grad}
     clock = write_clock()
     host_array = backend.HostArray
-    for node_output in reversed(_topological_order(root)):
+    for node_output in reversed(topological_order(root)):
         out_grad = grads.pop(id(node_output), None)
         if out_grad is None:
             continue
@@ -349,30 +349,34 @@ def _check_saved_unchanged(ctx: Function, output: Tensor) -> None:
             )
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors of root's graph, each after all the tensors it was computed from.
+RELEASED_MESSAGE = (
+    "backward through a graph that was already freed: its saved arrays were released by an "
+    "earlier backward(). Call backward(retain_graph=True) the first time if you need to "
+    "differentiate the same graph twice."
+)
 
-    Iterative depth-first search, so a chain of any length stays off Python's call stack."""
+
+def topological_order(root: Tensor, released_message: str = RELEASED_MESSAGE) -> list[Tensor]:
+    """The op outputs of root's graph (its non-leaf tensors), each after all the tensors it was
+    computed from; RuntimeError(released_message) if part of the graph was freed.
+
+    Iterative depth-first search, so a chain of any length stays off Python's call stack. It
+    visits an op's inputs in argument order: backward then reaches first arguments last, and
+    graph pictures draw them on the left."""
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
-        tensor, children_done = stack.pop()
-        if children_done:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        if tensor._ctx is None or id(tensor) in visited:
             continue
         visited.add(id(tensor))
         ctx = tensor._ctx
         if ctx.released:
-            raise RuntimeError(
-                "backward through a graph that was already freed: its saved arrays were "
-                "released by an earlier backward(). Call backward(retain_graph=True) the "
-                "first time if you need to differentiate the same graph twice."
-            )
+            raise RuntimeError(released_message)
         stack.append((tensor, True))
-        for value in ctx.inputs:
-            if isinstance(value, Tensor) and value._ctx is not None and id(value) not in visited:
-                stack.append((value, False))
+        stack.extend((value, False) for value in reversed(ctx.inputs) if isinstance(value, Tensor))
     return order

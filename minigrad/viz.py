@@ -17,6 +17,7 @@ from typing import Any
 
 import minigrad
 from minigrad import fileio, nn
+from minigrad.autograd import topological_order
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -67,7 +68,7 @@ def to_dot(
     if rankdir not in RANKDIRS:
         raise ValueError(f"to_dot: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
     writer = _DotWriter(_names_by_id(params), show_grad, root=tensor)
-    order = _forward_order(tensor)
+    order = topological_order(tensor, _RELEASED_MESSAGE)
     for output in order:
         writer.add_op(output)
     if not order:
@@ -83,30 +84,6 @@ def _names_by_id(params: Module | Mapping[str, Tensor] | None) -> dict[int, str]
         return {}
     named = params.named_parameters() if isinstance(params, Module) else params.items()
     return {id(value): name for name, value in named}
-
-
-def _forward_order(root: Tensor) -> list[Tensor]:
-    """The op outputs of root's graph, each after the ones it was computed from.
-
-    Iterative depth-first search (deep graphs stay off the call stack) that visits an op's
-    inputs in argument order, so that Graphviz draws first arguments on the left."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        if tensor.grad_fn is None or id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        if tensor.grad_fn.released:
-            raise RuntimeError(_RELEASED_MESSAGE)
-        stack.append((tensor, True))
-        inputs = tensor.grad_fn.inputs
-        stack.extend((value, False) for value in reversed(inputs) if isinstance(value, Tensor))
-    return order
 
 
 class _DotWriter:

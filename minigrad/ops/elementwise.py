@@ -255,24 +255,25 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        xp = backend.array_module(x)
-        out = xp.empty(x.shape, dtype=x.dtype)
-        parts = backend.parallel_parts(x)
-        backend.parallel_map(lambda part: xp.maximum(x[part], 0, out=out[part]), parts)
+        out = backend.array_module(x).empty(x.shape, dtype=x.dtype)
+        backend.over_parts(_relu, (x, out))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        xp = backend.array_module(grad)
-        grad_x = xp.empty(out.shape, dtype=grad.dtype)
-
-        def run(part):
-            xp.multiply(grad[part], out[part] > 0, out=grad_x[part])
-
-        backend.parallel_map(run, backend.parallel_parts(grad))
+        grad_x = backend.array_module(grad).empty(out.shape, dtype=grad.dtype)
+        backend.over_parts(_relu_grad, (grad, out, grad_x))
         return grad_x
+
+
+def _relu(x: Any, out: Any) -> None:
+    backend.array_module(x).maximum(x, 0, out=out)
+
+
+def _relu_grad(grad: Any, out: Any, grad_x: Any) -> None:
+    backend.array_module(grad).multiply(grad, out > 0, out=grad_x)
 
 
 class Clamp(Function):

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from minigrad import backend
+from minigrad.arguments import check_like
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
@@ -110,27 +111,19 @@ def _over_channels(function: Any, arrays: tuple, axes: tuple, *constants: Any) -
     None or tuples of arrays; the per-channel arrays that function returns are joined back.
 
     Only (N, C, L) views are split, where a part's rows of C_part * L values are contiguous;
-    the channel slices of an (N, C) batch are strided columns, measured 1.8x slower split
-    ((256, 1024): 1.1 ms against 0.6 ms whole)."""
-    whole = axes != (0, 2) or arrays[0].ndim != 3
-    parts = [Ellipsis] if whole else backend.parallel_parts(arrays[0], axis=1)
-    if len(parts) == 1:  # no views to make
-        return function(*arrays, axes, *constants)
+    the channel slices of an (N, C) batch are strided columns, slower split than whole
+    (benchmarks/bench_batchnorm.py times both layouts)."""
+    def body(*parts: Any) -> tuple:
+        return function(*parts, axes, *constants)
 
-    def run(part):
-        c = (slice(None), part)
-        return function(*(_channels(a, c) for a in arrays), axes, *constants)
-
+    if axes != (0, 2) or arrays[0].ndim != 3:
+        return body(*arrays)
+    results = backend.over_parts(body, arrays, axis=1)
+    if len(results) == 1:
+        return results[0]
     xp = backend.array_module(arrays[0])
-    joined = zip(*backend.parallel_map(run, parts))
+    joined = zip(*results)
     return tuple(None if r[0] is None else xp.concatenate(r, axis=1) for r in joined)
-
-
-def _channels(values: Any, c: tuple) -> Any:
-    """values[c] (each of them for a tuple; None stays None)."""
-    if values is None:
-        return None
-    return tuple(a[c] for a in values) if isinstance(values, tuple) else values[c]
 
 
 def _normalize(x, x_hat, out, stats, weight, bias, axes, m, eps):
@@ -322,26 +315,12 @@ def _check_arguments(x, running_mean, running_var, weight, bias, training, backw
             "batch_norm: training=False normalizes with running_mean and running_var, which "
             "are None; pass them, or training=True to use the batch statistics"
         )
-    channels, device = x.shape[1], x.device
-    named = {"running_mean": running_mean, "running_var": running_var}
-    for name, other in {**named, "weight": weight, "bias": bias}.items():
-        if other is None:
-            continue
-        if other.shape != (channels,):
-            raise ValueError(
-                f"batch_norm: {name} has shape {other.shape}, expected ({channels},): one value "
-                f"per channel of the input of shape {x.shape}"
-            )
-        if other.device != device:
-            raise RuntimeError(
-                f"batch_norm: input is on {device} but {name} is on {other.device}; "
-                "move them with .to(device) first"
-            )
-        if name in ("weight", "bias") and other.dtype != x.dtype:
-            raise TypeError(
-                f"batch_norm: input has dtype {x.dtype} but {name} has dtype {other.dtype}; "
-                "convert one of them with .to(dtype)"
-            )
+    named = {"running_mean": running_mean, "running_var": running_var, "weight": weight}
+    for name, other in {**named, "bias": bias}.items():
+        if other is not None:  # one value per channel; the statistics may keep their own dtype
+            same_dtype = name in ("weight", "bias")
+            check_like("batch_norm", name, other, x, shape=x.shape[1:2], same_dtype=same_dtype)
+    channels = x.shape[1]
     if training and x.numel() // channels <= 1:
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {x.shape}"
