@@ -9,8 +9,8 @@ _MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # the largest value glibc accepts on 64-
 def retain_freed_host_memory() -> bool:
     """Make glibc's malloc serve arrays of up to 32 MiB from its heap and keep freed memory
     for reuse, instead of mapping fresh pages for every large array and returning them to the
-    OS on free. Each fresh page costs a page fault: a training step that allocates the same
-    arrays every time spends up to 20% of its time there (the CNN: 88 -> 69 ms a step).
+    OS on free. Each fresh page costs a page fault, and a training step that allocates the same
+    arrays every time pays for them on every step (README, "Performance").
 
     A process-wide setting, so minigrad never makes it on import: train.py and the benchmarks
     call this; your own scripts may. Returns False where malloc is not glibc's."""

@@ -41,7 +41,7 @@ def _openblas_functions(verb: str) -> list:
 
 _num_threads = 1  # minigrad's own: the parts its large CPU ops are split into
 _executor = None
-PARALLEL_MIN_WORK = 1 << 18  # below this much work a thread hand-off (~20 µs) does not pay
+PARALLEL_MIN_WORK = 1 << 18  # below this much work a hand-off to another thread does not pay
 
 
 def set_num_threads(count: int) -> bool:

@@ -157,10 +157,9 @@ def _per_sample_products(k: int, positions: int) -> bool:
 
     Per sample, the n products (O, K) @ (K, P) write y in (N, C, H, W) order with no copy, and
     the im2col copies runs of out_w values where the channels-last one copies runs of C. That
-    wins while K < P, as in a first layer (forward 5x and weight gradient 2.5x faster, measured
-    for 1 -> 32 channels on 28x28, K = 9, P = 784). With K >= P each product is small and the
-    weight gradient sums n of them: one (n P, K) product is faster (1.5x for the weight gradient
-    of 32 -> 64 channels on 14x14, K = 288, P = 196)."""
+    wins while K < P, as in a first layer. With K >= P each product is small and the weight
+    gradient sums n of them: one (n P, K) product is faster. benchmarks/bench_choices.py times
+    both layouts on the CNN's two layers."""
     return k < positions
 
 
@@ -178,8 +177,8 @@ def _im2col(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any = None) -> 
     """cols[n, (p, q), (i, j, c)] = x_pad[n, c, s_h p + i, s_w q + j], into `out` when given.
 
     Channels-last, so the (i, j, c) columns meet w_mat without a transpose of the big buffer.
-    One copy out of a sliding-window view of the padded input, not one copy per kernel offset:
-    with NumPy that is 3x faster, since the per-offset copies move runs of only C values."""
+    One copy out of a sliding-window view of the padded input, not one copy per kernel offset,
+    which would move runs of only C values."""
     xp = backend.array_module(x)
     padded = window.pad(x, pads, channels_last=True)
     windows = xp.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))

@@ -153,7 +153,10 @@ def _normalize_backward(dy, x_hat, grad_x, inv_std, weight, axes, sums, m, train
     if grad_x is None:
         return d_gamma, d_beta
     scale = _spread(inv_std if weight is None else weight * inv_std, dy.shape)
-    if training:  # (scale / m) * (m dy - d_beta - x_hat d_gamma), in place
+    if training:
+        # the derived formula, read plainly:
+        #     dx = (gamma * inv_std / m) * (m * dy - d_beta - x_hat * d_gamma)
+        # computed in place, one pass each, as scale * (x_hat * (-d_gamma / m) + dy - d_beta / m)
         xp.multiply(x_hat, _spread(-d_gamma / m, dy.shape), out=grad_x)
         grad_x += dy
         grad_x -= _spread(d_beta / m, dy.shape)
@@ -198,9 +201,9 @@ def _param_shape(shape: tuple, axes: tuple) -> tuple:
 def _channel_sum(a: Any, axes: tuple) -> Any:
     """Sum over `axes`, kept as size-1 dims. The batch axis goes first: adding whole rows is
     one vectorized pass, and the other axes then reduce a result that is N times smaller
-    (twice as fast as NumPy's own order for (N, C, L) over (0, 2)). A BLAS product
-    ones(N) @ a is faster still on an idle machine, but its threads collapse when the cores
-    are busy (40x slower measured here), so the sum stays in NumPy."""
+    (faster than NumPy's own order: benchmarks/bench_choices.py). A BLAS product ones(N) @ a
+    can be faster still on an idle machine, but its threads stall when the cores are busy, so
+    the sum stays in NumPy."""
     total = a.sum(axis=axes[0], keepdims=True)
     if len(axes) > 1:
         total = total.sum(axis=axes[1:], keepdims=True)
