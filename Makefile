@@ -31,6 +31,7 @@ bench: setup      ## speed figures (ratios measured in one run; see benchmarks/)
 	$(PYTHON) -m benchmarks.bench_conv
 	$(PYTHON) -m benchmarks.bench_train
 	$(PYTHON) -m benchmarks.bench_engine
+	$(PYTHON) -m benchmarks.bench_choices
 
 gpu-check:        ## on a machine with an NVIDIA GPU and CuPy: tests, CPU/GPU agreement, timings
 	$(PYTHON) -m benchmarks.gpu_check

@@ -37,6 +37,15 @@ def run_blocks(blocks: list[tuple[int, str]]) -> dict:
     return namespace
 
 
+@pytest.fixture(autouse=True)
+def tensor_methods_restored():
+    """Section 7 adds a Tensor method in the running session: remove what the doc added."""
+    before = set(vars(minigrad.Tensor))
+    yield
+    for name in set(vars(minigrad.Tensor)) - before:
+        delattr(minigrad.Tensor, name)
+
+
 @pytest.fixture
 def registry(monkeypatch):
     """A copy of the model registry for this test: what it registers is gone afterwards, so
@@ -68,6 +77,8 @@ def test_walkthrough_runs_as_printed_and_trains_lnmlp(
     run_blocks(blocks)
     printed = capsys.readouterr().out
     assert "LayerNorm((100,), eps=1e-05)" in printed
+    assert "tensor([9.35762297e-14, 6.93147181e-01, 3.00000000e+01], grad_fn=softplus)" in printed
+    assert "True" in printed.splitlines()
     assert "['weight', 'bias']" in printed
     assert "lnmlp" in registry
     summary = json.loads((tmp_path / "runs" / "lnmlp" / "summary.json").read_text())
@@ -209,3 +220,18 @@ def test_a_new_module_in_models_is_registered_and_offered_by_train(
     help_text = "".join(capsys.readouterr().out.split())  # argparse wraps lines, even at "-"
     for name, spec in registry.items():
         assert "".join(f"{name}: {spec.help}".split()) in help_text
+
+
+def test_a_built_in_op_is_one_file_its_all_lists_what_minigrad_exports():
+    from minigrad.ops import elementwise, linalg, reduce, shape
+
+    for module in (elementwise, linalg, reduce, shape):
+        for name in module.__all__:
+            assert name in minigrad.__all__ and getattr(minigrad, name) is getattr(module, name)
+
+
+def test_the_built_in_op_section_adds_a_tensor_method(walkthrough):
+    x = minigrad.tensor([-2.0, 0.5], dtype=minigrad.float64, requires_grad=True)
+    np.testing.assert_allclose(x.softplus().numpy(), np.log1p(np.exp([-2.0, 0.5])), rtol=1e-12)
+    x.softplus().sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + np.exp([2.0, -0.5])), rtol=1e-12)
