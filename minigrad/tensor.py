@@ -117,7 +117,7 @@ class Tensor:
                 f"{self.device}; move it with .to({self.device!r}) first"
             )
         self.data[index_key(key, self.device)] = value
-        self._bump_version()
+        increment_version(self)
         return self
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -134,13 +134,6 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         return self._write("zero_", Ellipsis, 0)
-
-    def _bump_version(self) -> None:
-        """Count an in-place write made to the raw array by minigrad itself (optimizer steps)."""
-        global _writes
-        _writes += 1
-        self._version += 1
-        self._written_at = _writes
 
     # --- conversions ----------------------------------------------------------------------
     def numpy(self) -> Any:
@@ -213,6 +206,15 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         array = backend.to_numpy(self.data)
         return array if dtype is None else array.astype(dtype)
+
+
+def increment_version(tensor: Tensor) -> None:
+    """Count an in-place write to `tensor`'s array made by code that writes the raw array
+    (optimizer steps), as torch.autograd.graph.increment_version does."""
+    global _writes
+    _writes += 1
+    tensor._version += 1
+    tensor._written_at = _writes
 
 
 def tensor_method(*names: str, reflected: str | None = None) -> Callable:

@@ -11,7 +11,7 @@ from typing import Any
 
 from minigrad import backend
 from minigrad.autograd import enable_grad
-from minigrad.tensor import Tensor, zero_grads
+from minigrad.tensor import Tensor, increment_version, zero_grads
 
 
 class Optimizer:
@@ -91,7 +91,7 @@ class Optimizer:
                 if param.grad is not None:
                     state = self.state.setdefault(param, {})
                     self._update(param, param.grad.data, state, group)
-                    param._bump_version()
+                    increment_version(param)
         return loss
 
     # --- state dicts ----------------------------------------------------------------------
