@@ -17,12 +17,9 @@ import statistics
 import time
 
 import minigrad
-import models
-from benchmarks.bench_train import mnist_or_random
+from benchmarks.bench_train import minigrad_stepper, mnist_or_random
 from benchmarks.common import print_table
 from minigrad import autograd
-from minigrad.data import DataLoader, TensorDataset
-from minigrad.nn import functional as F
 from minigrad.tensor import Tensor
 
 
@@ -50,24 +47,8 @@ def bare_engine():
 
 
 def stepper(bn: bool, images, labels):
-    minigrad.set_num_threads(models.REGISTRY["bnpaper"].defaults.get("threads", 1))  # train.py's
-    minigrad.manual_seed(0)
-    model = models.build("bnpaper", (1, 28, 28), 10, bn=bn)
-    optimizer = minigrad.optim.SGD(model.parameters(), lr=0.5)
-    loader = DataLoader(TensorDataset(images, labels), batch_size=60, shuffle=True, seed=0)
-    batches = iter(loader)
-
-    def step():
-        nonlocal batches
-        try:
-            x, y = next(batches)
-        except StopIteration:
-            batches = iter(loader)
-            x, y = next(batches)
-        optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
-
+    """A training step of the paper's net as train.py runs it (lr 0.5, batch 60, its threads)."""
+    step, _ = minigrad_stepper("bnpaper", bn, 60, 0.5, images, labels)
     return step
 
 
