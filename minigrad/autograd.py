@@ -211,7 +211,6 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
         return
     grads = {id(root): root_grad}
     clock = write_clock()
-    host_array = backend.HostArray
     for node_output in reversed(topological_order(root)):
         out_grad = grads.pop(id(node_output), None)
         if out_grad is None:
@@ -220,35 +219,44 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
         if ctx.write_clock != clock:  # some tensor was written since this node's forward
             _check_saved_unchanged(ctx, node_output)
         ctx.retain_graph = retain_graph
-        input_grads = ctx.backward(ctx, out_grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        if len(input_grads) != len(ctx.inputs):
-            raise RuntimeError(
-                f"{ctx.name}.backward returned {len(input_grads)} gradients but forward took "
-                f"{len(ctx.inputs)} inputs; return one per input (None where there is none)"
-            )
-        for position, (value, needs, input_grad) in enumerate(
-            zip(ctx.inputs, ctx.needs_input_grad, input_grads)
-        ):
-            if not needs or input_grad is None:
-                continue
-            data = value.data
-            if not (  # the common case, checked in place at the cost of four comparisons
-                type(input_grad) is host_array
-                and type(data) is host_array
-                and input_grad.shape == data.shape
-                and input_grad.dtype == data.dtype
-            ):
-                input_grad = _checked_grad(ctx, position, value, input_grad)
+        for value, input_grad in _input_grads(ctx, out_grad):
             if value._ctx is None:
                 _accumulate_leaf(value, input_grad, given, ctx)
             else:
-                key = id(value)
-                previous = grads.get(key)
-                grads[key] = input_grad if previous is None else previous + input_grad
+                previous = grads.get(id(value))
+                grads[id(value)] = input_grad if previous is None else previous + input_grad
         if not retain_graph:
             ctx.release()
+
+
+def _input_grads(ctx: Function, out_grad: Any) -> list[tuple[Tensor, Any]]:
+    """(input, gradient) for each input of the node that wants one, from its backward, each
+    gradient checked against its input (one per input; shape, device and dtype)."""
+    input_grads = ctx.backward(ctx, out_grad)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(ctx.inputs):
+        raise RuntimeError(
+            f"{ctx.name}.backward returned {len(input_grads)} gradients but forward took "
+            f"{len(ctx.inputs)} inputs; return one per input (None where there is none)"
+        )
+    host_array = backend.HostArray
+    wanted = []
+    for position, (value, needs, grad) in enumerate(
+        zip(ctx.inputs, ctx.needs_input_grad, input_grads)
+    ):
+        if not needs or grad is None:
+            continue
+        data = value.data
+        if not (  # the common case, checked in place at the cost of four comparisons
+            type(grad) is host_array
+            and type(data) is host_array
+            and grad.shape == data.shape
+            and grad.dtype == data.dtype
+        ):
+            grad = _checked_grad(ctx, position, value, grad)
+        wanted.append((value, grad))
+    return wanted
 
 
 def _initial_grad(root: Tensor, grad: Tensor | None) -> Any:
