@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.labels import check_labels
+
 BATCH_DIR = "cifar-10-batches-py"
 NUM_CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
@@ -49,8 +51,7 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         )
     if labels.dtype.kind not in "iu" or labels.shape != (len(data),):
         raise ValueError(f"{path}: {len(data)} images but b'labels' is {_describe(labels)}")
-    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise ValueError(f"{path}: labels must lie in 0..{NUM_CLASSES - 1}")
+    check_labels(labels, NUM_CLASSES, path)
     return data.reshape(-1, *IMAGE_SHAPE), labels.astype(np.int64)
 
 

@@ -1,14 +1,15 @@
 """Fetch a data set's files into the local cache, trying its sources in order.
 
 Sources are data (the DATASETS table); one loop serves them all. A file enters the cache only
-after its SHA-256 matches, through a temporary file in the same directory and os.replace.
+after its digest matches (SHA-256; the CIFAR-10 batches' published MD5, inside an archive
+checked by SHA-256), through a temporary file in the same directory and os.replace; it is
+recorded as official in the directory's checksum index (see datasets.checksums).
 Command line: ``python -m datasets.fetch {mnist,fashion-mnist,cifar10} [--root DIR]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
 import os
 import shutil
@@ -27,7 +28,8 @@ from typing import ClassVar
 
 from tqdm import tqdm
 
-from datasets import DatasetNotFoundError, cifar10
+from datasets import DatasetNotFoundError, checksums, cifar10
+from datasets.checksums import DataFile, digest_of
 from datasets.idx import open_maybe_gzipped
 
 ROOT_ENV = "MINIGRAD_DATA"
@@ -40,21 +42,6 @@ CHUNK_SIZE = 1 << 20
 
 class SourceError(Exception):
     """One source could not provide the files; the message says why."""
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """A file that load() reads: its path inside the data set directory and its SHA-256.
-
-    A None digest means the file is vouched for by a verified archive instead.
-    """
-
-    path: str
-    sha256: str | None
-
-    @property
-    def basename(self) -> str:
-        return PurePosixPath(self.path).name
 
 
 @dataclass(frozen=True)
@@ -101,7 +88,7 @@ class TarArchive(_Located):
 
     def provide(self, files: Sequence[DataFile], stage: Path) -> None:
         archive = _obtain(self.location, stage)
-        actual = sha256_of(archive)
+        actual = digest_of(archive)
         if actual != self.sha256:
             raise SourceError(f"archive SHA-256 is {actual}, expected {self.sha256}; not used")
         _extract_members(archive, {file.path: stage / file.path for file in files})
@@ -168,6 +155,15 @@ _FASHION_MNIST_SHA256 = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
+# The batches' MD5s, as published with torchvision's CIFAR10; no SHA-256 of them is published.
+_CIFAR10_BATCH_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+}
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 _APT_FASHION_MNIST = "sudo apt-get install dataset-fashion-mnist"
@@ -195,7 +191,7 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "cifar10": DatasetSpec(
         files=tuple(
-            DataFile(path, None)
+            DataFile(path, _CIFAR10_BATCH_MD5[PurePosixPath(path).name], "md5")
             for path in cifar10.split_files("train") + cifar10.split_files("test")
         ),
         sources=(
@@ -250,17 +246,19 @@ def fetch(
     spec = _spec(name)
     directory = dataset_dir(name, root)
     directory.mkdir(parents=True, exist_ok=True)
-    missing = _drop_unverified(spec.files, directory)
+    index = checksums.ChecksumIndex(directory)
+    missing = _drop_unverified(spec.files, index)
     failures = []
     for source in spec.sources if sources is None else sources:
         if not missing:
             break
         located = source.resolved(directory)
         try:
-            _take_from(located, missing, directory)
+            _take_from(located, missing, index)
         except _SOURCE_FAILURES as error:
             failures.append(f"{located.describe()}: {_reason(error)}")
         missing = [file for file in missing if not (directory / file.path).is_file()]
+    index.save()
     if missing:
         raise DatasetNotFoundError(not_found_message(name, root, failures))
     return directory
@@ -280,13 +278,16 @@ def not_found_message(name: str, root: str | Path | None, failures: Sequence[str
     return "\n".join(lines)
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
+def verify_cached(name: str, paths: Sequence[str], root: str | Path | None = None) -> None:
+    """Check the cached files `paths` of a data set before they are read (checksums.verify):
+    DatasetIntegrityError for one changed since it was verified, a warning for one placed by
+    hand that is not official; both say how to get the official file."""
+    files = [file for file in _spec(name).files if file.path in paths]
+    hint = (
+        f"To get the official file, run `python -m datasets.fetch {name} --root "
+        f"{data_root(root)}` (it replaces files whose digest is wrong) or delete it and load again."
+    )
+    checksums.verify(dataset_dir(name, root), files, hint)
 
 
 def _spec(name: str) -> DatasetSpec:
@@ -295,43 +296,45 @@ def _spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-def _drop_unverified(files: Sequence[DataFile], directory: Path) -> list[DataFile]:
+def _drop_unverified(files: Sequence[DataFile], index: checksums.ChecksumIndex) -> list[DataFile]:
     """Return the files not (correctly) cached, removing cached ones whose digest is wrong."""
     missing = []
     for file in files:
-        path = directory / file.path
-        if path.is_file() and (file.sha256 is None or sha256_of(path) == file.sha256):
+        path = index.directory / file.path
+        if path.is_file() and index.digest(file) == file.digest:
             continue
         if path.is_file():
-            _report(f"removing {path}: its SHA-256 does not match")
+            _report(f"removing {path}: its {file.digest_name} does not match")
             path.unlink()
         missing.append(file)
     return missing
 
 
-def _take_from(source: Source, files: Sequence[DataFile], directory: Path) -> None:
+def _take_from(source: Source, files: Sequence[DataFile], index: checksums.ChecksumIndex) -> None:
     """Stage the files from one source, then install those whose digest matches."""
     if source.is_remote and os.environ.get(OFFLINE_ENV, "0") not in ("", "0"):
         raise SourceError(f"skipped because {OFFLINE_ENV} is set")
     _report(f"trying {source.describe()}")
-    with tempfile.TemporaryDirectory(prefix=".partial-", dir=directory) as stage_name:
+    with tempfile.TemporaryDirectory(prefix=".partial-", dir=index.directory) as stage_name:
         stage = Path(stage_name)
         source.provide(files, stage)
-        problems = [problem for file in files if (problem := _install(file, stage, directory))]
+        problems = [problem for file in files if (problem := _install(file, stage, index))]
     if problems:
         raise SourceError("; ".join(problems))
 
 
-def _install(file: DataFile, stage: Path, directory: Path) -> str | None:
+def _install(file: DataFile, stage: Path, index: checksums.ChecksumIndex) -> str | None:
     """Move a staged file into the cache if its digest matches; otherwise say what is wrong."""
     staged = stage / file.path
     if not staged.is_file():
         return f"{file.path} was not provided"
-    if file.sha256 is not None and (actual := sha256_of(staged)) != file.sha256:
-        return f"{file.path} has SHA-256 {actual}, expected {file.sha256}; rejected"
-    final = directory / file.path
+    checked_ns = time.time_ns()
+    if (actual := digest_of(staged, file.algorithm)) != file.digest:
+        return f"{file.path} has {file.digest_name} {actual}, expected {file.digest}; rejected"
+    final = index.directory / file.path
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staged, final)
+    index.record(file, final.stat(), checked_ns)
     return None
 
 
@@ -399,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: fetch one data set and list its verified files."""
     parser = argparse.ArgumentParser(
         prog="python -m datasets.fetch",
-        description="Fetch a data set into the cache and verify its SHA-256 digests.",
+        description="Fetch a data set into the cache and verify its digests.",
     )
     parser.add_argument("name", choices=list(DATASETS))
     parser.add_argument("--root", help=f"cache root (default: ${ROOT_ENV} or {DEFAULT_ROOT})")
@@ -412,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(f"{args.name} ready in {directory} ({time.perf_counter() - start:.1f} s):")
     for file in DATASETS[args.name].files:
-        print(f"  {file.sha256 or 'checked with its archive':64}  {file.path}")
+        print(f"  {file.algorithm:6} {file.digest:64}  {file.path}")
     return 0
 
 

@@ -13,6 +13,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from datasets.labels import check_labels
+
 GZIP_MAGIC = b"\x1f\x8b"
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions: (count, rows, columns)
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension: (count,)
@@ -43,8 +45,11 @@ def read_idx_labels(path: str | Path) -> np.ndarray:
     return _read_idx(path, LABELS_MAGIC, "label")
 
 
-def load_split(directory: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Load an MNIST-style split: float32 images (N, 1, H, W) in [0, 1] and int64 labels (N,)."""
+def load_split(
+    directory: str | Path, split: str, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load an MNIST-style split: float32 images (N, 1, H, W) in [0, 1] and int64 labels (N,)
+    in 0..num_classes-1 (a label outside that raises ValueError naming the file and value)."""
     images_path, labels_path = (Path(directory) / name for name in split_files(split))
     images = read_idx_images(images_path)
     labels = read_idx_labels(labels_path)
@@ -53,6 +58,7 @@ def load_split(directory: str | Path, split: str) -> tuple[np.ndarray, np.ndarra
             f"{images_path} holds {len(images)} images but {labels_path} holds "
             f"{len(labels)} labels; the two files must describe the same items"
         )
+    check_labels(labels, num_classes, labels_path)
     scaled = images[:, np.newaxis].astype(np.float32)
     scaled /= 255
     return scaled, labels.astype(np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,8 @@ def gradcheck(
     The inputs are copied to float64. fn may return a Tensor of any shape (or a tuple of them):
     it is reduced to the scalar L = sum(out * w) with fixed random weights w, so one backward
     pass gives the vector-Jacobian product that central differences
-    (L(x + eps) - L(x - eps)) / (2 eps), one element at a time, must match.
+    (L(x + eps) - L(x - eps)) / (2 eps), one element at a time, must match. A NaN or Inf on
+    either side is a mismatch, reported like any other (input, element, both values).
     """
     inputs = tuple(_as_float64_leaf(value) for value in inputs)
     checked = [
@@ -96,7 +98,10 @@ def _check_input(fn, inputs, index, weights, eps, atol, rtol) -> None:
         flat[element] = original
         numeric = (plus - minus) / (2 * eps)
         exact = analytic[element].item()
-        if abs(numeric - exact) > atol + rtol * abs(numeric):
+        # Finiteness is checked apart: NaN makes every comparison false, an Inf numerical value
+        # makes the tolerance Inf, and either would let a broken gradient pass.
+        within_tolerance = abs(numeric - exact) <= atol + rtol * abs(numeric)
+        if not (math.isfinite(numeric) and math.isfinite(exact) and within_tolerance):
             position = _unravel(element, tensor.shape)
             raise GradcheckError(
                 f"gradcheck failed for input {index} (shape {tensor.shape}) at element "

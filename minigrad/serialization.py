@@ -40,8 +40,10 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     leaves are arrays, Tensors (stored on the host), NumPy scalars, Python numbers, strings,
     bools or None; e.g. {"model": model.state_dict(), "optimizer": opt.state_dict(),
     "step": 10}. The data goes to a temporary file in the same directory, which is flushed,
-    fsynced and renamed over `path`: a crash or error leaves any old file intact and no
-    temporary file behind."""
+    fsynced and renamed over `path`: an error leaves any old file intact and no temporary file
+    behind (a full disk or failed fsync raises minigrad.fileio.AtomicWriteError, an OSError
+    naming `path`); a crash leaves the old file too, and the next save to `path` removes the
+    temporary file it left."""
     arrays: dict[str, numpy.ndarray] = {}
     tree = _encode(obj, "", arrays)
     metadata = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree}
@@ -102,7 +104,8 @@ def _store(array: Any, path: str, arrays: dict) -> str:
 
 
 def _write_atomically(path: str, arrays: dict) -> None:
-    with atomic_path(path) as temporary, open(temporary, "xb") as file:
+    payload_bytes = sum(array.nbytes for array in arrays.values())  # plus small headers
+    with atomic_path(path, payload_bytes) as temporary, open(temporary, "xb") as file:
         numpy.savez(file, **arrays)
 
 

@@ -101,7 +101,14 @@ def test_pickle_that_would_run_code_is_refused(tmp_path):
             r"must be a 2-D uint8 array, got float32 array of shape \(2, 3072\)",
         ),
         (lambda batch: batch.update({b"labels": [1]}), r"2 images but b'labels' is int64 array"),
-        (lambda batch: batch.update({b"labels": [1, 10]}), r"labels must lie in 0..9"),
+        (
+            lambda batch: batch.update({b"labels": [1, 10]}),
+            r"labels must lie in 0..9, but 1 of 2 do not \(values 10; the first at item 1\)",
+        ),
+        (
+            lambda batch: batch.update({b"labels": [-1, 12]}),
+            r"labels must lie in 0..9, but 2 of 2 do not \(values -1, 12; the first at item 0\)",
+        ),
     ],
 )
 def test_malformed_batch_names_file_and_defect(tmp_path, change, message):

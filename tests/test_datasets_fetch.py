@@ -7,18 +7,21 @@ tmp_path, so nothing touches the network.
 import gzip
 import hashlib
 import io
+import json
 import os
 import pickle
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import datasets
-from datasets import DatasetNotFoundError, cifar10, fetch, idx
+from datasets import DatasetIntegrityError, DatasetNotFoundError, checksums, cifar10, fetch, idx
+from datasets.checksums import INDEX_NAME
 
 REAL_CACHE = fetch.data_root()  # read before the fixtures below point MINIGRAD_DATA elsewhere
 
@@ -77,7 +80,13 @@ def tar_archive(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def cache_listing(cache: Path, name: str) -> list[str]:
-    return sorted(str(p.relative_to(cache / name)) for p in (cache / name).rglob("*"))
+    """The data set directory's files, less the checksum index."""
+    paths = (cache / name).rglob("*")
+    return sorted(str(p.relative_to(cache / name)) for p in paths if p.name != INDEX_NAME)
+
+
+def data_files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name != INDEX_NAME)
 
 
 def test_files_from_a_local_directory_are_verified_and_cached(
@@ -105,7 +114,7 @@ def test_file_url_source_goes_through_the_downloader(tmp_path, monkeypatch, tiny
     source = source_dir(tmp_path / "source", tiny_mnist, suffix=".gz")
     register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(source.as_uri(), ".gz")])
     directory = fetch.fetch("mnist")
-    assert sorted(p.name for p in directory.iterdir()) == sorted(tiny_mnist)
+    assert data_files(directory) == sorted(tiny_mnist)
 
 
 def test_wrong_digest_is_rejected_leaves_nothing_and_next_source_is_used(
@@ -189,10 +198,14 @@ def cifar_members(count: int = 1) -> dict[str, bytes]:
     return {path: pickle.dumps(batch, protocol=2) for path in cifar_paths()}
 
 
-def register_cifar(monkeypatch, archive_location: str, archive_sha256: str) -> None:
-    spec = fetch.DATASETS["cifar10"]
+def register_cifar(monkeypatch, archive_location: str, archive_sha256: str, count: int) -> None:
+    """Point cifar10 at one archive source and at the MD5s of `cifar_members(count)`."""
+    files = tuple(
+        fetch.DataFile(path, hashlib.md5(data).hexdigest(), "md5")
+        for path, data in cifar_members(count).items()
+    )
     source = fetch.TarArchive(archive_location, archive_sha256)
-    monkeypatch.setitem(fetch.DATASETS, "cifar10", fetch.DatasetSpec(spec.files, (source,)))
+    monkeypatch.setitem(fetch.DATASETS, "cifar10", fetch.DatasetSpec(files, (source,)))
 
 
 def test_tar_archive_is_checked_then_only_wanted_members_are_extracted(
@@ -200,7 +213,7 @@ def test_tar_archive_is_checked_then_only_wanted_members_are_extracted(
 ):
     members = dict(cifar_members(), **{"../escaped": b"x", "/tmp/absolute": b"y"})
     archive = tar_archive(tmp_path / "cifar.tar.gz", members)
-    register_cifar(monkeypatch, str(archive), sha256(archive.read_bytes()))
+    register_cifar(monkeypatch, str(archive), sha256(archive.read_bytes()), count=1)
     directory = fetch.fetch("cifar10")
     expected = sorted([cifar10.BATCH_DIR, *cifar_paths()])
     assert cache_listing(isolated_cache, "cifar10") == expected
@@ -209,7 +222,7 @@ def test_tar_archive_is_checked_then_only_wanted_members_are_extracted(
 
 def test_tar_archive_with_a_wrong_digest_is_not_opened(tmp_path, monkeypatch, isolated_cache):
     archive = tar_archive(tmp_path / "cifar.tar.gz", cifar_members())
-    register_cifar(monkeypatch, str(archive), "0" * 64)
+    register_cifar(monkeypatch, str(archive), "0" * 64, count=1)
     with pytest.raises(DatasetNotFoundError, match="archive SHA-256 is .*, expected 0000"):
         fetch.fetch("cifar10")
     assert cache_listing(isolated_cache, "cifar10") == []
@@ -219,7 +232,7 @@ def test_archive_placed_by_hand_in_the_cache_loads_end_to_end(monkeypatch, isola
     placed = isolated_cache / "cifar10" / "by-hand.tar.gz"
     placed.parent.mkdir(parents=True)
     tar_archive(placed, cifar_members(count=2))
-    register_cifar(monkeypatch, "by-hand.tar.gz", sha256(placed.read_bytes()))
+    register_cifar(monkeypatch, "by-hand.tar.gz", sha256(placed.read_bytes()), count=2)
     images, labels = datasets.load("cifar10", "train")
     assert images.shape == (10, 3, 32, 32) and images.dtype == np.float32
     np.testing.assert_array_equal(labels, [4] * 10)
@@ -272,6 +285,138 @@ def test_load_fetches_missing_files_then_reads_them(tmp_path, monkeypatch, tiny_
     assert labels.dtype == np.int64
 
 
+def fetch_tiny_mnist(tmp_path, monkeypatch, tiny_mnist) -> Path:
+    source = source_dir(tmp_path / "source", tiny_mnist)
+    register(monkeypatch, "mnist", tiny_mnist, [fetch.Mirror(str(source))])
+    return fetch.fetch("mnist")
+
+
+def change_first_label(path: Path) -> None:
+    """Overwrite the first label of an IDX label file in place: same size, one byte off."""
+    data = bytearray(path.read_bytes())
+    data[8] = (data[8] + 1) % 10
+    path.write_bytes(bytes(data))
+
+
+def test_cached_file_changed_after_fetch_is_refused_on_load(
+    tmp_path, monkeypatch, tiny_mnist, isolated_cache
+):
+    directory = fetch_tiny_mnist(tmp_path, monkeypatch, tiny_mnist)
+    datasets.load("mnist", "train")
+    labels_path = directory / "train-labels-idx1-ubyte"
+    change_first_label(labels_path)
+    with pytest.raises(DatasetIntegrityError) as error:
+        datasets.load("mnist", "train")
+    message = str(error.value)
+    assert f"{labels_path} has changed since it was verified: its SHA-256 is " in message
+    assert sha256(labels_path.read_bytes()) in message
+    assert f"expected {sha256(tiny_mnist['train-labels-idx1-ubyte'])}" in message
+    assert f"`python -m datasets.fetch mnist --root {isolated_cache}`" in message
+    assert "or delete it and load again" in message
+    fetch.fetch("mnist")  # the repair the message names
+    _, labels = datasets.load("mnist", "train")
+    np.testing.assert_array_equal(labels, [3, 4])
+
+
+def count_hashing(monkeypatch) -> list[str]:
+    hashed = []
+
+    def counting_digest_of(path, algorithm="sha256"):
+        hashed.append(Path(path).name)
+        return original(path, algorithm)
+
+    original = checksums.digest_of
+    monkeypatch.setattr(checksums, "digest_of", counting_digest_of)
+    return hashed
+
+
+def test_verified_file_is_hashed_again_only_after_it_changes(tmp_path, monkeypatch, tiny_mnist):
+    directory = fetch_tiny_mnist(tmp_path, monkeypatch, tiny_mnist)
+    hashed = count_hashing(monkeypatch)
+    datasets.load("mnist", "test")
+    datasets.load("mnist", "test")
+    # Just written: a change within the file system's time resolution could keep the mtime.
+    assert hashed == ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] * 2
+    an_hour_ago = time.time() - 3600
+    for name in tiny_mnist:
+        os.utime(directory / name, (an_hour_ago, an_hour_ago))
+    hashed.clear()
+    datasets.load("mnist", "test")
+    datasets.load("mnist", "test")
+    assert hashed == ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]  # the first load
+    hashed.clear()
+    change_first_label(directory / "t10k-labels-idx1-ubyte")
+    with pytest.raises(DatasetIntegrityError, match="t10k-labels-idx1-ubyte has changed"):
+        datasets.load("mnist", "test")
+    assert hashed == ["t10k-labels-idx1-ubyte"]
+
+
+def test_checksum_index_records_each_fetched_file(tmp_path, monkeypatch, tiny_mnist):
+    directory = fetch_tiny_mnist(tmp_path, monkeypatch, tiny_mnist)
+    index = json.loads((directory / INDEX_NAME).read_text())
+    assert sorted(index) == sorted(tiny_mnist)
+    for name, data in tiny_mnist.items():
+        assert index[name]["sha256"] == sha256(data)
+        assert index[name]["size"] == len(data)
+
+
+def test_damaged_checksum_index_is_rebuilt(tmp_path, monkeypatch, tiny_mnist):
+    directory = fetch_tiny_mnist(tmp_path, monkeypatch, tiny_mnist)
+    (directory / INDEX_NAME).write_text("{not json")
+    images, _ = datasets.load("mnist", "test")
+    assert images.shape == (1, 1, 2, 2)
+    index = json.loads((directory / INDEX_NAME).read_text())
+    assert sorted(index) == ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+
+def test_file_placed_by_hand_that_is_not_official_loads_with_a_warning(
+    monkeypatch, tiny_mnist, isolated_cache
+):
+    register(monkeypatch, "mnist", tiny_mnist, [])
+    directory = source_dir(isolated_cache / "mnist", tiny_mnist)
+    other_labels = idx_bytes(idx.LABELS_MAGIC, np.array([7], np.uint8))
+    (directory / "t10k-labels-idx1-ubyte").write_bytes(other_labels)
+    with pytest.warns(checksums.UnverifiedDataWarning) as warned:
+        _, labels = datasets.load("mnist", "test")
+    assert labels.tolist() == [7]
+    (warning,) = warned
+    message = str(warning.message)
+    assert f"{directory / 't10k-labels-idx1-ubyte'} is not the official file" in message
+    assert f"expected {sha256(tiny_mnist['t10k-labels-idx1-ubyte'])}" in message
+    assert warning.filename == __file__  # points at the caller of datasets.load
+
+
+def test_cifar10_batch_changed_after_fetch_is_refused_on_load(monkeypatch, isolated_cache):
+    placed = isolated_cache / "cifar10" / "by-hand.tar.gz"
+    placed.parent.mkdir(parents=True)
+    tar_archive(placed, cifar_members(count=2))
+    register_cifar(monkeypatch, "by-hand.tar.gz", sha256(placed.read_bytes()), count=2)
+    datasets.load("cifar10", "test")
+    batch = isolated_cache / "cifar10" / cifar10.BATCH_DIR / "test_batch"
+    changed = {b"data": np.zeros((2, 3072), np.uint8), b"labels": [4, 5]}
+    batch.write_bytes(pickle.dumps(changed, protocol=2))
+    with pytest.raises(DatasetIntegrityError, match="test_batch has changed .*: its MD5 is "):
+        datasets.load("cifar10", "test")
+
+
+def test_cifar10_batches_are_pinned_to_their_published_md5():
+    files = {file.basename: file for file in fetch.DATASETS["cifar10"].files}
+    assert {file.algorithm for file in files.values()} == {"md5"}
+    assert files["data_batch_1"].digest == "c99cafc152244af753f735de768cd75f"
+    assert files["test_batch"].digest == "40351d587109b95175f43aff81a1287e"
+
+
+def test_load_checks_labels_against_the_data_sets_class_count(tmp_path, monkeypatch, tiny_mnist):
+    bad = dict(tiny_mnist)
+    bad["t10k-labels-idx1-ubyte"] = idx_bytes(idx.LABELS_MAGIC, np.array([255], np.uint8))
+    source = source_dir(tmp_path / "source", bad)
+    register(monkeypatch, "fashion-mnist", bad, [fetch.Mirror(str(source))])
+    assert datasets.NUM_CLASSES["fashion-mnist"] == 10
+    pattern = r"t10k-labels-idx1-ubyte: labels must lie in 0..9, .*values 255"
+    with pytest.raises(ValueError, match=pattern):
+        datasets.load("fashion-mnist", "test")
+
+
 def test_load_without_download_explains_where_to_put_the_files(isolated_cache):
     with pytest.raises(DatasetNotFoundError, match="(?s)mnist is not in .*put these files in"):
         datasets.load("mnist", "test", download=False)
@@ -296,6 +441,7 @@ def test_every_file_a_reader_needs_is_in_the_fetch_table():
         assert {*idx.split_files("train"), *idx.split_files("test")} == paths
     assert {*cifar10.split_files("train"), *cifar10.split_files("test")} == set(cifar_paths())
     assert set(fetch.DATASETS) == set(datasets.NAMES) == set(datasets.CHANNEL_STATS)
+    assert set(datasets.NUM_CLASSES) == set(datasets.NAMES)
 
 
 def test_cli_fetches_and_lists_the_files(tmp_path, monkeypatch, tiny_mnist, capsys):
@@ -304,7 +450,8 @@ def test_cli_fetches_and_lists_the_files(tmp_path, monkeypatch, tiny_mnist, caps
     assert fetch.main(["mnist", "--root", str(tmp_path / "root")]) == 0
     output = capsys.readouterr().out
     assert f"mnist ready in {tmp_path / 'root' / 'mnist'}" in output
-    assert f"{sha256(tiny_mnist['t10k-images-idx3-ubyte'])}  t10k-images-idx3-ubyte" in output
+    digest = sha256(tiny_mnist["t10k-images-idx3-ubyte"])
+    assert f"sha256 {digest}  t10k-images-idx3-ubyte" in output
 
 
 def test_cli_reports_failure_with_exit_status_1(monkeypatch, tiny_mnist, capsys):

@@ -38,7 +38,7 @@ def test_read_images_and_labels_exactly(tmp_path, gzipped):
 
 def test_load_split_scales_to_float32_nchw_and_int64_labels(tmp_path):
     write_split(tmp_path, IMAGES, LABELS, "test")
-    images, labels = idx.load_split(tmp_path, "test")
+    images, labels = idx.load_split(tmp_path, "test", num_classes=10)
     assert images.dtype == np.float32 and images.shape == (2, 1, 3, 4)
     np.testing.assert_allclose(images[:, 0], IMAGES / 255, rtol=1e-6)
     assert labels.dtype == np.int64
@@ -95,4 +95,30 @@ def test_image_and_label_count_mismatch_names_both_files(tmp_path):
     write_split(tmp_path, IMAGES, np.array([1, 2, 3], dtype=np.uint8), "train")
     pattern = r"train-images-idx3-ubyte holds 2 images but .*train-labels-idx1-ubyte holds 3"
     with pytest.raises(ValueError, match=pattern):
-        idx.load_split(tmp_path, "train")
+        idx.load_split(tmp_path, "train", num_classes=10)
+
+
+@pytest.mark.parametrize("bad_label", [10, 255])
+def test_label_outside_the_classes_names_the_file_and_value(tmp_path, bad_label):
+    images = np.zeros((3, 2, 2), dtype=np.uint8)
+    write_split(tmp_path, images, np.array([1, bad_label, 9], dtype=np.uint8), "test")
+    pattern = (
+        rf"t10k-labels-idx1-ubyte: labels must lie in 0..9, but 1 of 3 do not "
+        rf"\(values {bad_label}; the first at item 1\)"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        idx.load_split(tmp_path, "test", num_classes=10)
+
+
+def test_many_bad_labels_are_summarized(tmp_path):
+    labels = np.array([0, 10, 11, 12, 13, 14, 15, 200, 10], dtype=np.uint8)
+    write_split(tmp_path, np.zeros((9, 1, 1), dtype=np.uint8), labels, "train")
+    pattern = r"8 of 9 do not \(values 10, 11, 12, 13, 14 and 2 more; the first at item 1\)"
+    with pytest.raises(ValueError, match=pattern):
+        idx.load_split(tmp_path, "train", num_classes=10)
+
+
+def test_class_count_is_the_data_sets(tmp_path):
+    write_split(tmp_path, IMAGES, LABELS, "test")  # labels 7 and 2
+    with pytest.raises(ValueError, match=r"labels must lie in 0..4, .*values 7;"):
+        idx.load_split(tmp_path, "test", num_classes=5)

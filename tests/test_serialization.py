@@ -1,7 +1,16 @@
-"""minigrad.save / minigrad.load: round trips, atomic writes, and clear errors for bad files."""
+"""minigrad.save / minigrad.load: round trips, atomic writes (failures, a full disk, a SIGKILL
+mid-write), and clear errors for bad files."""
 
+import contextlib
+import errno
 import os
+import re
+import signal
+import subprocess
+import sys
+import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +25,7 @@ def _model():
 
 
 def _leftovers(directory):
-    return [name for name in os.listdir(directory) if name.endswith(".tmp")]
+    return [name for name in os.listdir(directory) if ".tmp" in name]
 
 
 def test_round_trip_gives_identical_outputs(tmp_path):
@@ -110,6 +119,76 @@ def test_failure_at_rename_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, 
     monkeypatch.undo()
     assert minigrad.load(path)["step"] == 1
     assert _leftovers(tmp_path) == []
+
+
+def test_save_on_a_full_disk_names_the_file_and_the_space_needed(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.npz"
+    minigrad.save({"step": 1}, path)
+    old_bytes = path.read_bytes()
+
+    def full_disk_savez(file, **arrays):
+        file.write(b"PK\x03\x04 the first bytes")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(serialization.numpy, "savez", full_disk_savez)
+    with pytest.raises(OSError) as error:
+        minigrad.save({"step": 2, "w": np.zeros(250_000)}, path)  # 2 MB of weights
+    message = str(error.value)
+    assert error.value.errno == errno.ENOSPC
+    assert f"cannot write {path}: no space left on the device" in message
+    assert re.search(r"needs about 2\.0 MB \(2,000,\d{3} bytes\), .* are free in ", message)
+    monkeypatch.undo()
+    assert path.read_bytes() == old_bytes
+    assert _leftovers(tmp_path) == []
+
+
+KEEPS_SAVING = """
+import sys
+import numpy as np
+import minigrad
+
+weights = np.arange(5_000_000, dtype=np.float64)  # 40 MB, so a kill lands mid-write
+for step in range(1_000_000):
+    minigrad.save({"step": step, "weights": weights}, sys.argv[1])
+"""
+
+
+def _temporary_sizes(directory):
+    sizes = []
+    for name in _leftovers(directory):
+        with contextlib.suppress(FileNotFoundError):  # renamed meanwhile
+            sizes.append((directory / name).stat().st_size)
+    return sizes
+
+
+def _kill_while_writing(path):
+    """Start a process that saves to `path` over and over; SIGKILL it while it writes."""
+    repo = Path(__file__).resolve().parents[1]
+    writer = subprocess.Popen([sys.executable, "-c", KEEPS_SAVING, str(path)], cwd=repo)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and writer.poll() is None:
+            if any(size > 0 for size in _temporary_sizes(path.parent)):
+                break
+            time.sleep(0.001)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    assert writer.returncode == -signal.SIGKILL
+
+
+def test_save_killed_mid_write_leaves_a_whole_file_and_the_next_save_cleans_up(tmp_path):
+    path = tmp_path / "checkpoint.npz"
+    minigrad.save({"step": -1, "weights": np.arange(5_000_000, dtype=np.float64)}, path)
+    for _ in range(2):
+        _kill_while_writing(path)
+    assert len(_leftovers(tmp_path)) >= 1  # what a kill leaves until the next save
+    checkpoint = minigrad.load(path)  # the old file or one complete new one
+    assert checkpoint["step"] >= -1
+    np.testing.assert_array_equal(checkpoint["weights"], np.arange(5_000_000))
+    minigrad.save({"step": 100}, path)
+    assert os.listdir(tmp_path) == ["checkpoint.npz"]
+    assert minigrad.load(path) == {"step": 100}
 
 
 def test_unsupported_values_are_rejected_before_anything_is_written(tmp_path):
