@@ -500,7 +500,9 @@ def test_conv2d_rejects_negative_padding():
 def test_conv2d_rejects_mixed_dtypes():
     x = minigrad.randn(1, 2, 4, 4)
     weight = minigrad.randn(3, 2, 3, 3, dtype=minigrad.float64)
-    with pytest.raises(TypeError, match=r"conv2d: input has dtype float32 but weight has dtype float64"):
+    with pytest.raises(
+        TypeError, match=r"conv2d: input has dtype float32 but weight has dtype float64"
+    ):
         F.conv2d(x, weight)
 
 
@@ -514,9 +516,13 @@ def test_conv2d_rejects_integer_input():
 
 def test_conv2d_rejects_a_bias_of_wrong_shape_or_dtype():
     x, weight = minigrad.randn(1, 2, 4, 4), minigrad.randn(3, 2, 3, 3)
-    with pytest.raises(ValueError, match=r"conv2d: bias has shape \(2,\), expected \(3,\) for the weight of shape"):
+    with pytest.raises(
+        ValueError, match=r"conv2d: bias has shape \(2,\), expected \(3,\) for the weight of"
+    ):
         F.conv2d(x, weight, minigrad.randn(2))
-    with pytest.raises(TypeError, match=r"conv2d: weight has dtype float32 but bias has dtype float64"):
+    with pytest.raises(
+        TypeError, match=r"conv2d: weight has dtype float32 but bias has dtype float64"
+    ):
         F.conv2d(x, weight, minigrad.randn(3, dtype=minigrad.float64))
 
 

@@ -157,7 +157,9 @@ def test_mse_loss_gradcheck_for_both_inputs(reduction):
 
 
 def test_mse_loss_shape_mismatch_names_both_shapes():
-    with pytest.raises(ValueError, match=r"mse_loss: target has shape \(3,\), expected \(3, 2\) for the input"):
+    with pytest.raises(
+        ValueError, match=r"mse_loss: target has shape \(3,\), expected \(3, 2\) for the"
+    ):
         F.mse_loss(minigrad.randn(3, 2), minigrad.randn(3))
 
 
