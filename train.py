@@ -17,7 +17,9 @@ import math
 import os
 import signal
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,14 @@ EVAL_BATCH = 1000
 USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 # for models that register no default
 FALLBACKS = {"batch_size": 64, "optimizer": "sgd", "momentum": 0.0, "threads": USABLE_CPUS or 1}
+# what a resumed run may change besides its length (--steps/--epochs): where and how it runs
+CHANGEABLE_ON_RESUME = ("device", "threads", "data_dir", "checkpoint_every")
+EXIT_DIVERGED = 3
+EXIT_STATUS_HELP = (
+    "exit status: 0 done; 1 an error (data missing, an output that cannot be written); 2 bad "
+    f"options; {EXIT_DIVERGED} a variant diverged (its loss became NaN or infinite); 130 "
+    "interrupted (continue with --resume)"
+)
 
 
 # --- arguments ----------------------------------------------------------------------------
@@ -43,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Train the same network with and without batch normalization and report "
         "how many steps each needs to reach given test accuracies.",
+        epilog=EXIT_STATUS_HELP,
     )
     model_help = "; ".join(f"{spec.name}: {spec.help}" for spec in models.REGISTRY.values())
     parser.add_argument(
@@ -103,7 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--eval-every", type=int, default=250, help="evaluate every N steps (default: %(default)s)"
     )
-    parser.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="N",
+        help="write the checkpoints every N steps and at each epoch's end (default: at every "
+        "evaluation, i.e. --eval-every)",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the interrupted run in DIR from its last checkpoint (--steps/--epochs "
+        "extend it; --device, --threads, --data-dir, --checkpoint-every may change)",
+    )
     parser.add_argument(
         "--track-inputs",
         action=argparse.BooleanOptionalAction,
@@ -118,8 +141,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse and check every value before anything is loaded or trained (bad values: exit 2)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    resume_changes = []
     if args.resume:
-        args = _resumed_args(parser, args)
+        args, resume_changes = _resumed_args(parser, args, _given_options(parser, argv))
     spec = models.REGISTRY[args.model]
     for name in ("batch_size", "lr", "optimizer", "momentum", "threads"):
         if getattr(args, name) is None:
@@ -129,15 +153,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.epochs is None and args.steps is None:
         args.steps = spec.defaults.get("steps")
         args.epochs = None if args.steps else spec.defaults.get("epochs", 1)
-    _check_positive(parser, args, ("epochs", "steps", "batch_size", "eval_every", "threads"))
+    _check_positive(
+        parser, args, ("epochs", "steps", "batch_size", "eval_every", "checkpoint_every", "threads")
+    )
+    for name in ("lr", "momentum", "weight_decay"):
+        if not math.isfinite(getattr(args, name)):
+            parser.error(f"{_flag(name)} must be a finite number, got {getattr(args, name)}")
     if not args.lr > 0:
         parser.error(f"--lr must be > 0, got {args.lr}")
     if not 0 <= args.momentum < 1:
         parser.error(f"--momentum must be in [0, 1), got {args.momentum}")
     if args.weight_decay < 0:
         parser.error(f"--weight-decay must be >= 0, got {args.weight_decay}")
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     if args.epochs is not None and args.steps is not None:
         parser.error("give --epochs or --steps, not both")
+    if args.checkpoint_every is None:
+        args.checkpoint_every = args.eval_every
     if args.track_inputs is None:
         args.track_inputs = args.model == "bnpaper"
     try:
@@ -145,25 +178,90 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         backend.device_module(args.device)
     except backend.DeviceError as exc:
         parser.error(f"--device: {exc}")
+    args.out = args.out or time.strftime("runs/%Y%m%d-%H%M%S")
+    if resume_changes:
+        print(f"resume: applying {', '.join(resume_changes)}")
     return args
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
 
 
 def _check_positive(parser, args, names) -> None:
     for name in names:
         value = getattr(args, name)
         if value is not None and value <= 0:
-            parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+            parser.error(f"{_flag(name)} must be a positive integer, got {value}")
 
 
-def _resumed_args(parser, args) -> argparse.Namespace:
-    """The saved configuration of the run being resumed (its own values win)."""
+def _given_options(parser, argv: list[str] | None) -> dict:
+    """The options given on the command line, as opposed to those left at their defaults
+    (argparse fills in a default only where the namespace lacks the attribute)."""
+    unset = object()
+    probe = argparse.Namespace(**dict.fromkeys(vars(parser.parse_args([])), unset))
+    parser.parse_args(argv, probe)
+    return {name: value for name, value in vars(probe).items() if value is not unset}
+
+
+def _resumed_args(parser, args, given: dict) -> tuple[argparse.Namespace, list[str]]:
+    """The saved configuration of the run being resumed, and the changes the command line
+    makes to it. Options that change the experiment must agree with the saved ones."""
     config_path = Path(args.resume) / "config.json"
     if not config_path.is_file():
         parser.error(f"--resume: {config_path} not found (is {args.resume} a run directory?)")
-    saved = json.loads(config_path.read_text())
-    resumed = argparse.Namespace(**saved)
+    try:
+        saved = json.loads(config_path.read_text())
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        parser.error(f"--resume: cannot read the run's configuration {config_path}: {exc}")
+    if not isinstance(saved, dict):
+        parser.error(f"--resume: {config_path} holds a {type(saved).__name__}, not a run's options")
+    unchecked = ("steps", "epochs", *CHANGEABLE_ON_RESUME, "resume", "out")
+    for name, value in given.items():
+        if name == "out" and Path(value) != Path(args.resume):
+            parser.error(
+                f"--out {value} conflicts with --resume {args.resume}: a resumed run writes into "
+                "its own directory"
+            )
+        if name not in unchecked and value != saved.get(name):
+            parser.error(
+                f"{_option(name, value)} conflicts with the run being resumed, which has "
+                f"{_option(name, saved.get(name))} ({config_path}); a resumed run keeps its "
+                "experiment: drop the option, or start a new run"
+            )
+    resumed = argparse.Namespace(**{**vars(parser.parse_args([])), **saved})
     resumed.resume, resumed.out = args.resume, args.resume
-    return resumed
+    changes = []
+    if "steps" in given or "epochs" in given:
+        resumed.steps, resumed.epochs = given.get("steps"), given.get("epochs")
+        if _run_length(resumed) != _run_length(saved):
+            if resumed.scheduler != "none":
+                parser.error(
+                    f"{_run_length(resumed)} cannot extend this run: its --scheduler "
+                    f"{resumed.scheduler} was laid out over {_run_length(saved)}"
+                )
+            changes.append(f"{_run_length(resumed)} (was {_run_length(saved)})")
+    for name in CHANGEABLE_ON_RESUME:
+        if name in given and given[name] != saved.get(name):
+            setattr(resumed, name, given[name])
+            changes.append(f"{_option(name, given[name])} (was {saved.get(name)})")
+    return resumed, changes
+
+
+def _option(name: str, value) -> str:
+    """An option as it is written on the command line: --model cnn, --no-track-inputs."""
+    if isinstance(value, bool):
+        return _flag(name) if value else f"--no-{_flag(name)[2:]}"
+    return f"{_flag(name)} {value}"
+
+
+def _run_length(options) -> str:
+    """--steps N or --epochs N, from a Namespace or a saved configuration."""
+    values = options if isinstance(options, dict) else vars(options)
+    steps, epochs = values.get("steps"), values.get("epochs")
+    if steps is not None and epochs is not None:
+        return f"--steps {steps} --epochs {epochs}"
+    return f"--steps {steps}" if steps is not None else f"--epochs {epochs}"
 
 
 # --- the experiment -----------------------------------------------------------------------
@@ -176,14 +274,37 @@ class Progress:
     step: int = 0
     epoch: int = 0
     batch: int = 0  # batches already trained on within `epoch`
-    seconds: float = 0.0  # training time so far, evaluation excluded
+    seconds: float = 0.0  # training time so far, evaluations and checkpoints excluded
+    epoch_started_at: float = 0.0  # `seconds` when `epoch` began
     evaluated_at: int = -1
     finished: bool = False
+    diverged_at: int | None = None  # the step at which the loss was seen NaN or infinite
     epoch_seconds: list = field(default_factory=list)
 
 
 class StopRequested(Exception):
     """Ctrl-C was pressed; the step in flight has finished and the state is consistent."""
+
+
+class Diverged(Exception):
+    """The loss (or a tracked input) became NaN or infinite: training this variant is over."""
+
+
+class OutputError(Exception):
+    """An output file could not be written (disk full, no permission); the message names it."""
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an OSError from writing `path` into an OutputError that names it. Every output is
+    written atomically, so `path` is left as it was."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if str(path) in reason:  # fileio's errors name the file (and, disk full, the space)
+            raise OutputError(reason) from exc
+        raise OutputError(f"could not write {path}: {reason}; it is left as it was") from exc
 
 
 class GracefulInterrupt:
@@ -242,6 +363,11 @@ class Run:
     def __init__(self, args, variant: str, data, out: Path, logs: dict[str, report.CsvLog]):
         self.args, self.variant, self.logs = args, variant, logs
         train_x, train_y, self.test_x, self.test_y = data
+        if args.batch_size > len(train_x):
+            raise ValueError(
+                f"--batch-size {args.batch_size} is larger than the {args.dataset} training set "
+                f"({len(train_x)} samples): not one batch to train on"
+            )
         minigrad.manual_seed(args.seed)  # same init and data order for both variants
         input_shape, classes = tuple(train_x.shape[1:]), int(train_y.max()) + 1
         self.model = models.build(args.model, input_shape, classes, bn=variant == "bn")
@@ -259,18 +385,26 @@ class Run:
         self.total_steps = args.steps or args.epochs * len(self.loader)
         self.scheduler = make_scheduler(args, self.optimizer, self.total_steps)
         self.progress = Progress()
+        self.meter = report.RunningMeter()  # the training loss/accuracy since the last log
         self.checkpoint = out / f"{variant}.ckpt.npz"
         self.tracker = InputTracker(self.model) if args.track_inputs else None
 
+    @property
+    def done(self) -> bool:
+        return self.progress.finished or self.progress.diverged_at is not None
+
     # checkpoints -------------------------------------------------------------------------
     def save(self) -> None:
-        state = {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler else {},
-            "progress": dict(self.progress.__dict__),
-        }
-        minigrad.save(state, self.checkpoint)
+        with self.clock_paused():
+            state = {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler else {},
+                "meter": self.meter.state_dict(),
+                "progress": dict(self.progress.__dict__),
+            }
+            with writing(self.checkpoint):
+                minigrad.save(state, self.checkpoint)
 
     def restore(self) -> None:
         """Load this variant's checkpoint, if the interrupted run got as far as writing one."""
@@ -281,53 +415,86 @@ class Run:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler:
             self.scheduler.load_state_dict(state["scheduler"])
+        self.meter.load_state_dict(state["meter"], self.args.device)
         self.progress = Progress(**state["progress"])
+        if self.progress.step > self.total_steps:
+            raise ValueError(
+                f"{_run_length(self.args)} makes the run {self.total_steps} steps long, but "
+                f"'{self.variant}' has already trained {self.progress.step}: a run can be "
+                "extended, not shortened"
+            )
+        if self.progress.step < self.total_steps:  # extended by --steps or --epochs
+            self.progress.finished = False
+
+    # the clock ---------------------------------------------------------------------------
+    def account_time(self) -> None:
+        """Add the time since the clock last started to the training time."""
+        now = time.perf_counter()
+        self.progress.seconds += now - self.started
+        self.started = now
+
+    @contextlib.contextmanager
+    def clock_paused(self) -> Iterator[None]:
+        """Evaluations and checkpoints are not training: the time they take is left out."""
+        self.account_time()
+        try:
+            yield
+        finally:
+            self.started = time.perf_counter()
 
     # training ----------------------------------------------------------------------------
     def train(self, stop: GracefulInterrupt) -> None:
-        if self.progress.evaluated_at < 0:  # the untrained network: where both curves start
-            self.started = time.perf_counter()
-            self.log_and_evaluate(report.RunningMeter(), elapsed=0.0)
-        while self.progress.step < self.total_steps:
-            self.train_epoch(stop)
-        self.progress.finished = True
+        """Train to the last step, or until the loss is seen NaN or infinite; either way the
+        checkpoint is saved at the end."""
+        self.started = time.perf_counter()
+        try:
+            if self.progress.evaluated_at < 0:  # the untrained network: where both curves start
+                self.log_and_evaluate()
+            while self.progress.step < self.total_steps:
+                self.train_epoch(stop)
+        except Diverged as divergence:
+            self.progress.diverged_at = self.progress.step
+            print(f"\n{self.variant}: {divergence}; stopped this variant", file=sys.stderr)
+        else:
+            self.progress.finished = True
         self.save()
 
     def train_epoch(self, stop: GracefulInterrupt) -> None:
         progress, loader = self.progress, self.loader
         epochs = math.ceil(self.total_steps / len(loader))
         todo = min(len(loader), progress.batch + self.total_steps - progress.step)
-        bar = report.progress_bar(
-            todo, f"{self.variant} epoch {progress.epoch + 1}/{epochs}", initial=progress.batch
-        )
-        meter = report.RunningMeter()
         loader.set_epoch(progress.epoch, start_batch=progress.batch)  # resumes mid-epoch too
         self.model.train()
         self.started, self.first_batch = time.perf_counter(), progress.batch
-        for images, labels in loader:
-            if progress.batch >= todo:
-                break
-            loss, correct = self.train_step(images, labels)
-            meter.add(loss, correct, len(labels))
-            progress.step += 1
-            progress.batch += 1
-            bar.update(1)
-            if progress.step % 50 == 0:  # a host sync, so not on every step
-                bar.set_postfix(self.postfix(meter))
-            if progress.step % self.args.eval_every == 0:
-                self.log_and_evaluate(meter)
-            if stop.requested:
-                bar.close()
-                self.progress.seconds += time.perf_counter() - self.started
-                raise StopRequested
-        bar.close()
-        elapsed = time.perf_counter() - self.started
-        progress.seconds += elapsed
-        if progress.batch == len(loader):
-            progress.epoch_seconds.append(elapsed)
-            progress.epoch, progress.batch = progress.epoch + 1, 0
-        if progress.evaluated_at != progress.step:  # each epoch's end, and the last step
-            self.log_and_evaluate(meter, elapsed=0.0)
+        self.first_seconds = progress.seconds
+        description = f"{self.variant} epoch {progress.epoch + 1}/{epochs}"
+        with report.progress_bar(todo, description, initial=progress.batch) as bar:
+            for images, labels in loader:
+                if progress.batch >= todo:
+                    break
+                if stop.requested:
+                    raise StopRequested
+                loss, correct = self.train_step(images, labels)
+                self.meter.add(loss, correct, len(labels))
+                progress.step += 1
+                progress.batch += 1
+                bar.update(1)
+                if progress.step % 50 == 0:  # a host sync, so not on every step
+                    bar.set_postfix(self.postfix())
+                if progress.step % self.args.eval_every == 0:
+                    with self.clock_paused():
+                        self.log_and_evaluate()
+                if progress.step % self.args.checkpoint_every == 0 and progress.batch < todo:
+                    self.save()  # (at the loop's end, the epoch's or the run's end saves)
+        with self.clock_paused():  # this call's training time ends here
+            if progress.batch == len(loader):
+                progress.epoch_seconds.append(progress.seconds - progress.epoch_started_at)
+                progress.epoch, progress.batch = progress.epoch + 1, 0
+                progress.epoch_started_at = progress.seconds
+            if progress.evaluated_at != progress.step:  # each epoch's end, and the last step
+                self.log_and_evaluate()
+        if progress.step < self.total_steps:  # the last step is saved by train()
+            self.save()
 
     def train_step(self, images, labels):
         self.optimizer.zero_grad()
@@ -341,9 +508,18 @@ class Run:
             correct = (logits.argmax(dim=1) == labels).sum()
         return loss.detach(), correct  # device scalars: summed on the device, read when logged
 
-    def postfix(self, meter: report.RunningMeter) -> dict:
-        loss, accuracy = meter.read()
-        seconds = time.perf_counter() - self.started
+    def require_finite(self, value: float, what: str) -> None:
+        """Values read at the logging syncs anyway: a NaN or infinite one ends the variant."""
+        if not math.isfinite(value):
+            raise Diverged(
+                f"training diverged: the {what} is {value} at step {self.progress.step} "
+                f"(--lr {self.args.lr})"
+            )
+
+    def postfix(self) -> dict:
+        loss, accuracy = self.meter.read()
+        self.require_finite(loss, "training loss")
+        seconds = self.progress.seconds + time.perf_counter() - self.started - self.first_seconds
         samples = (self.progress.batch - self.first_batch) * self.args.batch_size
         return {
             "loss": f"{loss:.3f}",
@@ -351,25 +527,23 @@ class Run:
             "samples/s": f"{samples / seconds:.0f}",
         }
 
-    def log_and_evaluate(self, meter: report.RunningMeter, elapsed: float | None = None) -> None:
-        """Log the training loss/accuracy since the last log, then the test set's."""
-        if elapsed is None:
-            elapsed = time.perf_counter() - self.started
-        seconds = self.progress.seconds + elapsed
+    def log_and_evaluate(self) -> None:
+        """Log the training loss/accuracy since the last log, then the test set's, at the
+        training time accounted so far (callers pause the clock: evaluating is not training)."""
         lr = self.optimizer.param_groups[0]["lr"]
-        if meter.count:
-            self.record("train", *meter.read(), lr, seconds)
-            meter.reset()
-        evaluation_started = time.perf_counter()
-        self.record("test", *self.evaluate(), lr, seconds)
+        if self.meter.count:
+            loss, accuracy = self.meter.read()
+            self.require_finite(loss, "training loss")
+            self.record("train", loss, accuracy, lr)
+            self.meter.reset()
+        self.record("test", *self.evaluate(), lr)
         self.progress.evaluated_at = self.progress.step
-        self.started += time.perf_counter() - evaluation_started  # evaluation is not training
         self.model.train()
 
-    def record(self, split: str, loss: float, accuracy: float, lr: float, seconds: float) -> None:
+    def record(self, split: str, loss: float, accuracy: float, lr: float) -> None:
         progress = self.progress
         self.logs["metrics"].write(
-            self.variant, progress.step, progress.epoch, split, loss, accuracy, lr, seconds
+            self.variant, progress.step, progress.epoch, split, loss, accuracy, lr, progress.seconds
         )
 
     @minigrad.no_grad()
@@ -385,18 +559,25 @@ class Run:
                 logits = self.model(images)
                 total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
                 correct += (logits.argmax(dim=1) == labels).sum().item()
+        self.require_finite(total_loss, "test loss")
         if self.tracker:
-            for unit, percentiles in self.tracker.percentiles().items():
+            tracked = self.tracker.percentiles()
+            for unit, percentiles in tracked.items():
+                for value in percentiles:
+                    self.require_finite(value, f"input of tracked unit {unit}")
+            for unit, percentiles in tracked.items():
                 self.logs["inputs"].write(self.variant, self.progress.step, unit, *percentiles)
         return total_loss / len(self.test_y), correct / len(self.test_y)
 
-    def timing(self) -> dict:
+    def outcome(self) -> dict:
+        """Steps, speed and whether it diverged, for the summary."""
         progress = self.progress
         per_epoch = progress.epoch_seconds
         seconds_per_epoch = sum(per_epoch) / len(per_epoch) if per_epoch else None
         samples = progress.step * self.args.batch_size
         return {
             "steps": progress.step,
+            "diverged_at_step": progress.diverged_at,
             "train_seconds": round(progress.seconds, 3),
             "seconds_per_epoch": seconds_per_epoch,
             "samples_per_second": samples / progress.seconds if progress.seconds else None,
@@ -455,33 +636,96 @@ def load_data(args):
     return train_x, train_y, test_x, test_y
 
 
+def out_problem(out: Path) -> str | None:
+    """Why `out` cannot hold the run's files (created here if missing), or None."""
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file, not a directory"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--out {out}: cannot create the directory: {exc.strerror or exc}"
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return f"--out {out}: cannot write into the directory: {exc.strerror or exc}"
+    return None
+
+
+def open_logs(args, out: Path) -> dict[str, report.CsvLog]:
+    append = bool(args.resume)
+    logs = {"metrics": report.CsvLog(out / "metrics.csv", report.COLUMNS, append)}
+    if args.track_inputs:
+        logs["inputs"] = report.CsvLog(out / "inputs.csv", report.INPUT_COLUMNS, append)
+    return logs
+
+
+def resume_logs(runs: list[Run], out: Path) -> None:
+    """Cut from the logs what the interrupted run wrote after each variant's checkpoint (the
+    resumed run writes those rows again, so every row appears once), and say where each
+    variant goes on from."""
+    logged_through = {run.variant: run.progress.evaluated_at for run in runs}
+    for name in ("metrics.csv", "inputs.csv"):
+        if (out / name).exists():
+            with writing(out / name):
+                report.drop_rows_after(out / name, logged_through)
+    states = []
+    for run in runs:
+        progress = run.progress
+        if progress.diverged_at is not None:
+            states.append(f"{run.variant} diverged at step {progress.diverged_at}")
+        elif progress.finished:
+            states.append(f"{run.variant} finished at step {progress.step}")
+        else:
+            states.append(f"{run.variant} from step {progress.step} of {run.total_steps}")
+    print(f"resuming {out}: {', '.join(states)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    out = Path(args.out)
+    problem = out_problem(out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     minigrad.set_num_threads(args.threads)
     backend.retain_freed_host_memory()  # reuse freed arrays' pages: no page faults per step
-    out = Path(args.out or time.strftime("runs/%Y%m%d-%H%M%S"))
-    out.mkdir(parents=True, exist_ok=True)
-    if not args.resume:
-        report.write_json(out / "config.json", vars(args))
     try:
         data = load_data(args)
     except datasets.DatasetNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    append = bool(args.resume)
-    logs = {"metrics": report.CsvLog(out / "metrics.csv", report.COLUMNS, append)}
-    if args.track_inputs:
-        logs["inputs"] = report.CsvLog(out / "inputs.csv", report.INPUT_COLUMNS, append)
+    logs: dict[str, report.CsvLog] = {}  # opened once a resumed run's logs are cut
     try:
         runs = [Run(args, variant, data, out, logs) for variant in VARIANTS[args.bn]]
-    except ValueError as exc:  # a model that does not fit the data or the options
+        if args.resume:
+            for run in runs:
+                run.restore()
+    except ValueError as exc:  # a model or a checkpoint that does not fit the data or options
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        if args.resume:
+            resume_logs(runs, out)
+        with writing(out / "config.json"):
+            report.write_json(out / "config.json", vars(args))
+        logs.update(open_logs(args, out))
+        return experiment(args, runs, out)
+    except OutputError as exc:
+        resumable = (out / "config.json").exists()
+        hint = f"; once it is fixed, continue with: python train.py --resume {out}"
+        print(f"error: {exc}{hint if resumable else ''}", file=sys.stderr)
+        return 1
+    finally:
+        for log in logs.values():
+            log.close()
+
+
+def experiment(args, runs: list[Run], out: Path) -> int:
+    """Train every variant not done yet, then report; the exit status."""
     with GracefulInterrupt() as stop:
         for run in runs:
-            if args.resume:
-                run.restore()
-            if run.progress.finished:
+            if run.done:
                 continue
             try:
                 run.train(stop)
@@ -493,20 +737,26 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 130
-    for log in logs.values():
-        log.close()
     rows = report.read_csv(out / "metrics.csv")
-    summary = report.summarize(rows, {run.variant: run.timing() for run in runs})
+    summary = report.summarize(rows, {run.variant: run.outcome() for run in runs})
     if args.track_inputs:
         input_rows = report.read_csv(out / "inputs.csv")
         for variant, drift in report.input_drift(input_rows).items():
             summary[variant]["input_drift"] = drift
-        report.plot_inputs(input_rows, out / "inputs.png")
-    report.write_json(out / "summary.json", summary)
-    if not report.plot_curves(rows, out / "curves.png"):
+        with writing(out / "inputs.png"):
+            report.plot_inputs(input_rows, out / "inputs.png")
+    with writing(out / "summary.json"):
+        report.write_json(out / "summary.json", summary)
+    with writing(out / "curves.png"):
+        plotted = report.plot_curves(rows, out / "curves.png")
+    if not plotted:
         print("(matplotlib is not installed: no curves.png or inputs.png; pip install matplotlib)")
     print(report.comparison_table(summary))
     print(f"outputs in {out}/")
+    diverged = [run.variant for run in runs if run.progress.diverged_at is not None]
+    if diverged:
+        print(f"exit status {EXIT_DIVERGED}: {' and '.join(diverged)} diverged", file=sys.stderr)
+        return EXIT_DIVERGED
     return 0
 
 

@@ -4,13 +4,15 @@ progress bars, the summary (steps to reach each accuracy target) and the plots."
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from minigrad import fileio
+from minigrad import backend, fileio
 
 TARGETS = (0.90, 0.95, 0.97, 0.98)
 COLUMNS = ("variant", "step", "epoch", "split", "loss", "accuracy", "lr", "seconds")
@@ -18,7 +20,8 @@ INPUT_COLUMNS = ("variant", "step", "unit", "p15", "p50", "p85")
 
 
 def write_json(path: Path, value: Any) -> None:
-    fileio.write_text(path, json.dumps(value, indent=2, default=str) + "\n")
+    """Strict JSON: a NaN or infinity raises ValueError instead of writing invalid JSON."""
+    fileio.write_text(path, json.dumps(value, indent=2, default=str, allow_nan=False) + "\n")
 
 
 class CsvLog:
@@ -26,7 +29,7 @@ class CsvLog:
 
     def __init__(self, path: Path, columns: tuple[str, ...], append: bool = False) -> None:
         self.path = Path(path)
-        fresh = not (append and self.path.exists())
+        fresh = not (append and self.path.exists() and self.path.stat().st_size)
         self.stream = open(self.path, "w" if fresh else "a", newline="")  # noqa: SIM115
         self.writer = csv.writer(self.stream)
         if fresh:
@@ -49,6 +52,25 @@ def read_csv(path: Path) -> list[dict]:
         for key, value in row.items():
             row[key] = _number_or_text(value)
     return rows
+
+
+def drop_rows_after(path: Path, last_step: dict[str, int]) -> None:
+    """Rewrite a CsvLog, atomically, without the rows of each variant in `last_step` logged
+    after its step there (and without a row that a crash cut short)."""
+    with open(path, newline="") as stream:
+        rows = list(csv.reader(stream))
+    if not rows:
+        return
+    header, *rows = rows
+    variant_at, step_at = header.index("variant"), header.index("step")
+    kept = [
+        row
+        for row in rows
+        if len(row) == len(header) and int(row[step_at]) <= last_step.get(row[variant_at], math.inf)
+    ]
+    text = io.StringIO()
+    csv.writer(text).writerows([header, *kept])
+    fileio.write_text(path, text.getvalue())
 
 
 def _number_or_text(value: str) -> Any:
@@ -82,6 +104,18 @@ class RunningMeter:
             return float("nan"), float("nan")
         return float(self.loss_sum) / self.count, float(self.correct) / self.count
 
+    def state_dict(self) -> dict:
+        """The sums so far, for a checkpoint: a resumed run's next log averages the same steps."""
+        return {"loss_sum": self.loss_sum, "correct": self.correct, "count": self.count}
+
+    def load_state_dict(self, state: dict, device: str) -> None:
+        """The sums of state_dict(), moved onto `device`."""
+        self.reset()
+        if state["count"]:
+            self.loss_sum = backend.asarray(state["loss_sum"], device=device)
+            self.correct = backend.asarray(state["correct"], device=device)
+            self.count = state["count"]
+
 
 def progress_bar(total: int, description: str, initial: int = 0) -> tqdm:
     return tqdm(
@@ -103,18 +137,22 @@ def steps_to_reach(rows: list[dict], variant: str, target: float) -> int | None:
     return None
 
 
-def summarize(rows: list[dict], timings: dict[str, dict]) -> dict:
-    """Per variant: final/best test accuracy, steps to each target, and speed."""
+def summarize(rows: list[dict], outcomes: dict[str, dict]) -> dict:
+    """Per variant: final/best test accuracy (None for a variant that diverged: its training
+    did not end in a result), steps to each target, and its outcome (steps, "diverged_at_step",
+    speed)."""
     summary = {}
-    for variant, timing in timings.items():
+    for variant, outcome in outcomes.items():
         tests = [row for row in rows if row["variant"] == variant and row["split"] == "test"]
+        diverged = outcome["diverged_at_step"] is not None
+        accuracies = [] if diverged else [row["accuracy"] for row in tests]
         summary[variant] = {
-            "final_test_accuracy": tests[-1]["accuracy"] if tests else None,
-            "best_test_accuracy": max((row["accuracy"] for row in tests), default=None),
+            "final_test_accuracy": accuracies[-1] if accuracies else None,
+            "best_test_accuracy": max(accuracies, default=None),
             "steps_to": {
                 f"{target:.2f}": steps_to_reach(rows, variant, target) for target in TARGETS
             },
-            **timing,
+            **outcome,
         }
     return summary
 
@@ -150,13 +188,17 @@ def comparison_table(summary: dict) -> str:
         if len(variants) == 2:
             row.append(f"{steps[1] / steps[0]:.1f}x" if None not in steps else "-")
         lines.append(row)
-    lines.append(
-        ["final accuracy"] + [_percent(summary[v]["final_test_accuracy"]) for v in variants]
-    )
+    lines.append(["final accuracy"] + [_final_accuracy(summary[v]) for v in variants])
     lines.append(["best accuracy"] + [_percent(summary[v]["best_test_accuracy"]) for v in variants])
     lines.append(["s / epoch"] + [_number(summary[v].get("seconds_per_epoch")) for v in variants])
     widths = [max(len(line[i]) for line in lines if i < len(line)) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) for line in lines)
+
+
+def _final_accuracy(result: dict) -> str:
+    if result.get("diverged_at_step") is not None:
+        return f"diverged at step {result['diverged_at_step']}"
+    return _percent(result["final_test_accuracy"])
 
 
 def _percent(value: float | None) -> str:
