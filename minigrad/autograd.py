@@ -73,12 +73,14 @@ class Function:
             else:
                 arrays.append(value)
                 needs_grad.append(False)
-        if not on_host:
-            _check_one_device(cls, inputs)
         ctx.needs_input_grad = tuple(needs_grad)
         if params and any(isinstance(value, Tensor) for value in params.values()):
             _raise_tensor_keyword(cls, params)
-        output = cls.forward(ctx, *arrays, **params)
+        if on_host:
+            output = cls.forward(ctx, *arrays, **params)
+        else:  # on a GPU: the kernels run on the inputs' device, not on the current one
+            with backend.on_device(_one_device(cls, inputs)):
+                output = cls.forward(ctx, *arrays, **params)
         if type(output) is not backend.HostArray:
             output = _checked_output(ctx, output)
         if _grad_enabled and any(needs_grad):
@@ -127,10 +129,11 @@ def _raise_tensor_keyword(op: type, params: dict) -> None:
     )
 
 
-def _check_one_device(op: type, inputs: tuple) -> None:
+def _one_device(op: type, inputs: tuple) -> str:
+    """The device of every Tensor input, or RuntimeError naming them all."""
     devices = [value.device for value in inputs if isinstance(value, Tensor)]
     if len(set(devices)) == 1:
-        return
+        return devices[0]
     raise RuntimeError(
         f"{_snake_case(op.__name__)}: expected all tensors on the same device, got {devices}; "
         "move them with .to(device) first"
@@ -232,7 +235,11 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
 def _input_grads(ctx: Function, out_grad: Any) -> list[tuple[Tensor, Any]]:
     """(input, gradient) for each input of the node that wants one, from its backward, each
     gradient checked against its input (one per input; shape, device and dtype)."""
-    input_grads = ctx.backward(ctx, out_grad)
+    if type(out_grad) is backend.HostArray:
+        input_grads = ctx.backward(ctx, out_grad)
+    else:  # on a GPU: backward's kernels run on the device of its gradient
+        with backend.on_device(backend.device_of(out_grad)):
+            input_grads = ctx.backward(ctx, out_grad)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     if len(input_grads) != len(ctx.inputs):

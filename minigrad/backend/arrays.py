@@ -5,6 +5,7 @@ time a "cuda" device is asked for.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from types import ModuleType
 from typing import Any
@@ -50,8 +51,33 @@ def get_cupy() -> ModuleType:
         ) from exc
     if count == 0:
         raise DeviceError("device 'cuda': CuPy is installed but no CUDA GPU is visible.")
+    _check_cuda_works(cupy)
     _cupy = cupy
     return cupy
+
+
+def _check_cuda_works(cupy: ModuleType) -> None:
+    """Run what every training step needs once, on GPU 0: a compiled elementwise kernel
+    (NVRTC), a matrix product (cuBLAS) and a random draw (cuRAND). A CuPy wheel without its
+    CUDA libraries imports and counts the GPUs, then fails in the first kernel: here, with the
+    step that failed named, instead of inside some op."""
+    steps = {
+        "an elementwise kernel (NVRTC)": lambda: cupy.arange(4, dtype=cupy.float32) * 2,
+        "a matrix product (cuBLAS)": lambda: cupy.ones((2, 2), dtype=cupy.float32) @ cupy.ones(2),
+        "a random draw (cuRAND)": lambda: cupy.random.default_rng(0).random(2),
+    }
+    for what, step in steps.items():
+        try:
+            with cupy.cuda.Device(0):
+                step()
+                cupy.cuda.get_current_stream().synchronize()
+        except Exception as exc:
+            raise DeviceError(
+                f"device 'cuda': CuPy sees the GPU but cannot run {what}: {exc}. The CuPy wheel "
+                "needs the CUDA libraries of its version: `pip install cupy-cuda12x[ctk]` (or "
+                "cupy-cuda13x[ctk]) brings them, or install the CUDA toolkit; or use "
+                "device='cpu'."
+            ) from exc
 
 
 def cuda_is_available() -> bool:
@@ -76,6 +102,27 @@ def normalize_device(device: str | None) -> str:
     if device.startswith("cuda:") and device[5:].isdigit():
         return device
     raise DeviceError(f"unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:N'")
+
+
+def device_index(device: str) -> int:
+    """N of a "cuda" or "cuda:N" device name, checked against the GPUs that CuPy sees."""
+    device = normalize_device(device)
+    if device == "cpu":
+        raise DeviceError("device 'cpu' has no GPU index")
+    index = int(device.split(":")[1])
+    count = get_cupy().cuda.runtime.getDeviceCount()
+    if index >= count:
+        raise DeviceError(f"device {device!r} does not exist: CuPy sees {count} GPU(s)")
+    return index
+
+
+def on_device(device: str) -> Any:
+    """A context in which CuPy creates arrays and runs kernels on `device` ("cuda", "cuda:N");
+    nothing to do for "cpu"."""
+    device = normalize_device(device)
+    if device == "cpu":
+        return contextlib.nullcontext()
+    return get_cupy().cuda.Device(device_index(device))
 
 
 def default_device() -> str:
@@ -125,9 +172,8 @@ def asarray(data: Any, dtype: Any = None, device: str | None = None) -> Any:
         if _cupy is not None and isinstance(data, _cupy.ndarray):
             data = data.get()
         return numpy.asarray(data, dtype=dtype)
-    cupy = get_cupy()
-    with cupy.cuda.Device(int(device[5:])):
-        return cupy.asarray(data, dtype=dtype)
+    with on_device(device):
+        return get_cupy().asarray(data, dtype=dtype)
 
 
 def to_device(array: Any, device: str) -> Any:
@@ -171,10 +217,9 @@ def quiet_float_errors() -> Any:
 
 def synchronize(device: str) -> None:
     """Wait until every kernel queued on `device` has finished (a no-op on the CPU); for timing."""
-    if device != "cpu":
-        cupy = get_cupy()
-        with cupy.cuda.Device(int(device[5:])):
-            cupy.cuda.get_current_stream().synchronize()
+    if normalize_device(device) != "cpu":
+        with on_device(device):
+            get_cupy().cuda.get_current_stream().synchronize()
 
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:

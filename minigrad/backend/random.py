@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy
 
-from minigrad.backend.arrays import ensure_array, get_cupy
+from minigrad.backend.arrays import ensure_array, get_cupy, normalize_device, on_device
 
 _generators: dict[str, Any] = {}
 _seed: int | None = None
@@ -20,15 +20,16 @@ def manual_seed(seed: int) -> None:
 
 
 def rng(device: str) -> Any:
-    """The random generator of a device: numpy.random.Generator or cupy's Generator."""
+    """The random generator of a device ("cpu", "cuda", "cuda:N"): numpy.random.Generator or
+    cupy's Generator."""
+    device = normalize_device(device)
     generator = _generators.get(device)
     if generator is None:
         if device == "cpu":
             generator = numpy.random.default_rng(_seed)
         else:
-            cupy = get_cupy()
-            with cupy.cuda.Device(int(device[5:])):
-                generator = cupy.random.default_rng(_seed)
+            with on_device(device):
+                generator = get_cupy().random.default_rng(_seed)
         _generators[device] = generator
     return generator
 

@@ -113,6 +113,7 @@ def _over_channels(function: Any, arrays: tuple, axes: tuple, *constants: Any) -
     Only (N, C, L) views are split, where a part's rows of C_part * L values are contiguous;
     the channel slices of an (N, C) batch are strided columns, slower split than whole
     (benchmarks/bench_batchnorm.py times both layouts)."""
+
     def body(*parts: Any) -> tuple:
         return function(*parts, axes, *constants)
 
