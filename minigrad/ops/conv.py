@@ -181,9 +181,7 @@ def _im2col(x: Any, kernel: Pair, stride: Pair, pads: Pads, out: Any = None) -> 
     which would move runs of only C values."""
     xp = backend.array_module(x)
     padded = window.pad(x, pads, channels_last=True)
-    windows = xp.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))
-    windows = windows[:, :: stride[0], :: stride[1]]  # (N, out_h, out_w, C, kh, kw)
-    windows = windows.transpose(0, 1, 2, 4, 5, 3)
+    windows = window.strided_windows(padded, kernel, stride)  # (N, out_h, out_w, kh, kw, C)
     n, out_h, out_w = windows.shape[:3]
     if out is None:
         out = xp.empty((n, out_h * out_w, math.prod(windows.shape[3:])), dtype=x.dtype)

@@ -66,6 +66,23 @@ def interior(padded: Any, pads: Pads, channels_last: bool = False) -> Any:
     return padded[:, :, top : rows - bottom, left : columns - right]
 
 
+def strided_windows(padded: Any, kernel: Pair, stride: Pair) -> Any:
+    """A view (N, out_h, out_w, kh, kw, C), for reading, of a channels-last padded array
+    (N, H_pad, W_pad, C): [n, p, q, i, j] is the window pixel x_pad[n, s_h p + i, s_w q + j].
+
+    Built with as_strided from the array's own strides, so it copies nothing and, on CuPy,
+    never synchronizes (CuPy's sliding_window_view copies the window shape to the device)."""
+    n, rows, columns, channels = padded.shape
+    (kh, kw), (sh, sw) = kernel, stride
+    out_h, out_w = (rows - kh) // sh + 1, (columns - kw) // sw + 1
+    step_n, step_row, step_column, step_channel = padded.strides
+    return backend.array_module(padded).lib.stride_tricks.as_strided(
+        padded,
+        shape=(n, out_h, out_w, kh, kw, channels),
+        strides=(step_n, sh * step_row, sw * step_column, step_row, step_column, step_channel),
+    )
+
+
 # --- arguments, checked at the boundary ---------------------------------------------------------
 
 
