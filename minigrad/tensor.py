@@ -143,10 +143,10 @@ class Tensor:
     def item(self) -> Any:
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
+        return backend.item(self.data)
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return backend.to_numpy(self.data).tolist()
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
@@ -195,7 +195,9 @@ class Tensor:
         return f"tensor({body}{suffix})"
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        if type(self.data) is backend.HostArray:
+            return bool(self.data)
+        return bool(self.item())
 
     def __float__(self) -> float:
         return float(self.item())

@@ -170,7 +170,7 @@ def asarray(data: Any, dtype: Any = None, device: str | None = None) -> Any:
     device = normalize_device(device)
     if device == "cpu":
         if _cupy is not None and isinstance(data, _cupy.ndarray):
-            data = data.get()
+            data = to_numpy(data)
         return numpy.asarray(data, dtype=dtype)
     with on_device(device):
         return get_cupy().asarray(data, dtype=dtype)
@@ -184,10 +184,43 @@ def to_device(array: Any, device: str) -> Any:
 
 
 def to_numpy(array: Any) -> numpy.ndarray:
-    """A host NumPy copy of a backend array."""
+    """A host NumPy copy of a backend array (a read from the device for a CuPy one, which first
+    runs the deferred checks)."""
     if isinstance(array, numpy.ndarray):
         return array.copy()
+    raise_deferred()
     return array.get()
+
+
+def item(array: Any) -> Any:
+    """The one value of an array as a Python scalar (for a CuPy array: a read from the device,
+    after the deferred checks)."""
+    if not isinstance(array, numpy.ndarray):
+        raise_deferred()
+    return array.item()
+
+
+# Checks of device data that would cost a read from the device of their own each time (a
+# stall of the GPU's queue), kept as device bools until minigrad next reads from a device.
+_deferred: dict[str, Any] = {}
+
+
+def defer_check(failed: Any, message: str) -> None:
+    """Remember `failed`, a 0-d device bool that is True where a check failed; the next read
+    from a device (to_numpy, item, synchronize) raises IndexError(message) if it ever was."""
+    previous = _deferred.get(message)
+    _deferred[message] = failed if previous is None else previous | failed
+
+
+def raise_deferred() -> None:
+    """Read the deferred checks (one small read each) and raise for the first that failed."""
+    if not _deferred:
+        return
+    pending = list(_deferred.items())
+    _deferred.clear()
+    for message, failed in pending:
+        if bool(failed.item()):
+            raise IndexError(message)
 
 
 def whole_owner(array: Any) -> Any:
@@ -220,6 +253,7 @@ def synchronize(device: str) -> None:
     if normalize_device(device) != "cpu":
         with on_device(device):
             get_cupy().cuda.get_current_stream().synchronize()
+        raise_deferred()
 
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:

@@ -123,16 +123,31 @@ def _class_target(name: str, scores: Tensor, target: Any, what: str) -> Tensor:
             f"{name}: {what} have batch size {scores.shape[0]} (shape {scores.shape}) but target "
             f"has {target.shape[0]} (shape {target.shape})"
         )
-    classes = scores.shape[1]
-    labels = target.data
-    if labels.size and bool((labels < 0).any() | (labels >= classes).any()):
-        bad = sorted({int(v) for v in backend.to_numpy(labels) if not 0 <= v < classes})
+    _check_labels(name, target.data, scores.shape[1])
+    return target
+
+
+def _check_labels(name: str, labels: Any, classes: int) -> None:
+    """Labels must lie in [0, classes). On the CPU the bad ones are named at once; on a GPU
+    the check is deferred to the next read from the device (backend.defer_check), so that a
+    training step never waits for the device just to check its labels."""
+    if not labels.size:
+        return
+    out_of_range = (labels < 0).any() | (labels >= classes).any()
+    if type(labels) is not backend.HostArray:
+        backend.defer_check(
+            out_of_range,
+            f"{name}: a target label lay out of range for C={classes} classes (valid labels "
+            f"are 0..{classes - 1}); on a GPU the labels are checked at the next read from "
+            "the device, so the batch was one since the last read",
+        )
+    elif out_of_range:
+        bad = sorted({int(v) for v in labels.ravel() if not 0 <= v < classes})
         shown = ", ".join(str(v) for v in bad[:10]) + (", ..." if len(bad) > 10 else "")
         raise IndexError(
             f"{name}: target has label(s) {shown} out of range for C={classes} classes "
             f"(valid labels are 0..{classes - 1})"
         )
-    return target
 
 
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
