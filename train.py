@@ -4,14 +4,16 @@
     python train.py --dataset fashion-mnist --model cnn --epochs 2
     python train.py --resume runs/20261128-101500     # continue an interrupted run
 
-Argument parsing and the experiment loop live here; the pieces live in minigrad/, datasets/
-and models/, and reporting in minigrad/report.py.
+Argument parsing and the experiment loop live here; the library in minigrad/, the data sets
+in datasets/, the models in models/, and the experiment's pieces (its configuration, stopwatch,
+progress bar, tracked inputs, report and plots) in experiment/.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -26,7 +28,13 @@ from pathlib import Path
 import datasets
 import minigrad
 import models
-from minigrad import backend, nn, optim, report
+from experiment import plots, report
+from experiment.config import Config
+from experiment.memory import retain_freed_host_memory
+from experiment.progress import progress_bar
+from experiment.stopwatch import Stopwatch
+from experiment.tracking import InputTracker
+from minigrad import backend, optim
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 
@@ -137,22 +145,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse and check every value before anything is loaded or trained (bad values: exit 2)."""
+def parse_args(argv: list[str] | None = None) -> Config:
+    """Parse and check every value before anything is loaded or trained (bad values: exit 2);
+    the run's configuration, a resumed run's merged with the changes the command line makes."""
     parser = build_parser()
     args = parser.parse_args(argv)
     resume_changes = []
     if args.resume:
         args, resume_changes = _resumed_args(parser, args, _given_options(parser, argv))
+    _fill_in_defaults(args)
+    _check_values(parser, args)
+    if resume_changes:
+        print(f"resume: applying {', '.join(resume_changes)}")
+    return Config(**vars(args))
+
+
+def _fill_in_defaults(args: argparse.Namespace) -> None:
+    """What the command line left out: the model's defaults, then train.py's."""
     spec = models.REGISTRY[args.model]
     for name in ("batch_size", "lr", "optimizer", "momentum", "threads"):
         if getattr(args, name) is None:
             setattr(args, name, spec.defaults.get(name, FALLBACKS.get(name)))
-    if args.lr is None:
-        parser.error(f"--lr is needed: model {args.model!r} registers no default learning rate")
     if args.epochs is None and args.steps is None:
         args.steps = spec.defaults.get("steps")
         args.epochs = None if args.steps else spec.defaults.get("epochs", 1)
+    if args.checkpoint_every is None:
+        args.checkpoint_every = args.eval_every
+    if args.track_inputs is None:
+        args.track_inputs = args.model == "bnpaper"
+    args.out = args.out or time.strftime("runs/%Y%m%d-%H%M%S")
+
+
+def _check_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit 2 with a message at the first value that cannot work; the device is normalized."""
+    if args.lr is None:
+        parser.error(f"--lr is needed: model {args.model!r} registers no default learning rate")
     _check_positive(
         parser, args, ("epochs", "steps", "batch_size", "eval_every", "checkpoint_every", "threads")
     )
@@ -169,19 +196,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     if args.epochs is not None and args.steps is not None:
         parser.error("give --epochs or --steps, not both")
-    if args.checkpoint_every is None:
-        args.checkpoint_every = args.eval_every
-    if args.track_inputs is None:
-        args.track_inputs = args.model == "bnpaper"
     try:
         args.device = backend.normalize_device(args.device)
         backend.device_module(args.device)
     except backend.DeviceError as exc:
         parser.error(f"--device: {exc}")
-    args.out = args.out or time.strftime("runs/%Y%m%d-%H%M%S")
-    if resume_changes:
-        print(f"resume: applying {', '.join(resume_changes)}")
-    return args
 
 
 def _flag(name: str) -> str:
@@ -204,18 +223,27 @@ def _given_options(parser, argv: list[str] | None) -> dict:
     return {name: value for name, value in vars(probe).items() if value is not unset}
 
 
-def _resumed_args(parser, args, given: dict) -> tuple[argparse.Namespace, list[str]]:
-    """The saved configuration of the run being resumed, and the changes the command line
-    makes to it. Options that change the experiment must agree with the saved ones."""
-    config_path = Path(args.resume) / "config.json"
+def _saved_options(parser, run_dir: str) -> tuple[Path, dict]:
+    """config.json of the run in `run_dir` and the options it holds, which are train.py's."""
+    config_path = Path(run_dir) / "config.json"
     if not config_path.is_file():
-        parser.error(f"--resume: {config_path} not found (is {args.resume} a run directory?)")
+        parser.error(f"--resume: {config_path} not found (is {run_dir} a run directory?)")
     try:
         saved = json.loads(config_path.read_text())
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         parser.error(f"--resume: cannot read the run's configuration {config_path}: {exc}")
     if not isinstance(saved, dict):
         parser.error(f"--resume: {config_path} holds a {type(saved).__name__}, not a run's options")
+    unknown = [name for name in saved if name not in vars(parser.parse_args([]))]
+    if unknown:
+        parser.error(f"--resume: {config_path} has options train.py does not know: {unknown}")
+    return config_path, saved
+
+
+def _resumed_args(parser, args, given: dict) -> tuple[argparse.Namespace, list[str]]:
+    """The saved configuration of the run being resumed, and the changes the command line
+    makes to it. Options that change the experiment must agree with the saved ones."""
+    config_path, saved = _saved_options(parser, args.resume)
     unchecked = ("steps", "epochs", *CHANGEABLE_ON_RESUME, "resume", "out")
     for name, value in given.items():
         if name == "out" and Path(value) != Path(args.resume):
@@ -234,13 +262,14 @@ def _resumed_args(parser, args, given: dict) -> tuple[argparse.Namespace, list[s
     changes = []
     if "steps" in given or "epochs" in given:
         resumed.steps, resumed.epochs = given.get("steps"), given.get("epochs")
-        if _run_length(resumed) != _run_length(saved):
+        length, saved_length = _run_length(vars(resumed)), _run_length(saved)
+        if length != saved_length:
             if resumed.scheduler != "none":
                 parser.error(
-                    f"{_run_length(resumed)} cannot extend this run: its --scheduler "
-                    f"{resumed.scheduler} was laid out over {_run_length(saved)}"
+                    f"{length} cannot extend this run: its --scheduler {resumed.scheduler} was "
+                    f"laid out over {saved_length}"
                 )
-            changes.append(f"{_run_length(resumed)} (was {_run_length(saved)})")
+            changes.append(f"{length} (was {saved_length})")
     for name in CHANGEABLE_ON_RESUME:
         if name in given and given[name] != saved.get(name):
             setattr(resumed, name, given[name])
@@ -255,10 +284,9 @@ def _option(name: str, value) -> str:
     return f"{_flag(name)} {value}"
 
 
-def _run_length(options) -> str:
-    """--steps N or --epochs N, from a Namespace or a saved configuration."""
-    values = options if isinstance(options, dict) else vars(options)
-    steps, epochs = values.get("steps"), values.get("epochs")
+def _run_length(options: dict) -> str:
+    """--steps N or --epochs N, from a configuration's options by name."""
+    steps, epochs = options.get("steps"), options.get("epochs")
     if steps is not None and epochs is not None:
         return f"--steps {steps} --epochs {epochs}"
     return f"--steps {steps}" if steps is not None else f"--epochs {epochs}"
@@ -269,13 +297,13 @@ def _run_length(options) -> str:
 
 @dataclass
 class Progress:
-    """Where a variant's training stands; saved in its checkpoint so --resume continues."""
+    """Where a variant's training stands; saved in its checkpoint, with the stopwatch's time
+    as "seconds", so --resume continues."""
 
     step: int = 0
     epoch: int = 0
     batch: int = 0  # batches already trained on within `epoch`
-    seconds: float = 0.0  # training time so far, evaluations and checkpoints excluded
-    epoch_started_at: float = 0.0  # `seconds` when `epoch` began
+    epoch_started_at: float = 0.0  # the training time when `epoch` began
     evaluated_at: int = -1
     finished: bool = False
     diverged_at: int | None = None  # the step at which the loss was seen NaN or infinite
@@ -325,69 +353,42 @@ class GracefulInterrupt:
         signal.signal(signal.SIGINT, self.previous)
 
 
-class InputTracker:
-    """While active, records the input of a few fixed units of the model's last hidden
-    activation (the last Sigmoid/Tanh/ReLU module), as the batch-norm paper's Figure 1 does."""
-
-    UNITS = (0, 1, 2)
-    PERCENTILES = (15, 50, 85)
-
-    def __init__(self, model: nn.Module) -> None:
-        activations = [m for m in model.modules() if isinstance(m, (nn.Sigmoid, nn.Tanh, nn.ReLU))]
-        if not activations:
-            raise ValueError("--track-inputs needs a model with a Sigmoid/Tanh/ReLU module")
-        self.layer = activations[-1]
-
-    def __enter__(self) -> InputTracker:
-        self.chunks = []
-        self.handle = self.layer.register_forward_hook(self._record)
-        return self
-
-    def _record(self, module, inputs, output) -> None:
-        self.chunks.append(inputs[0].data[:, list(self.UNITS)])
-
-    def __exit__(self, *exc_info) -> None:
-        self.handle.remove()
-
-    def percentiles(self) -> dict[int, list[float]]:
-        """unit -> [15th, 50th, 85th percentile] of its input over everything recorded."""
-        xp = backend.array_module(self.chunks[0])
-        values = xp.concatenate(self.chunks)
-        table = xp.percentile(values, list(self.PERCENTILES), axis=0).tolist()
-        return {unit: [row[i] for row in table] for i, unit in enumerate(self.UNITS)}
-
-
 class Run:
     """One variant (bn or plain): model, optimizer, data, and the loop that trains it."""
 
-    def __init__(self, args, variant: str, data, out: Path, logs: dict[str, report.CsvLog]):
-        self.args, self.variant, self.logs = args, variant, logs
+    def __init__(
+        self, config: Config, variant: str, data, out: Path, logs: dict[str, report.CsvLog]
+    ):
+        self.config, self.variant, self.logs = config, variant, logs
         train_x, train_y, self.test_x, self.test_y = data
-        if args.batch_size > len(train_x):
+        if config.batch_size > len(train_x):
             raise ValueError(
-                f"--batch-size {args.batch_size} is larger than the {args.dataset} training set "
-                f"({len(train_x)} samples): not one batch to train on"
+                f"--batch-size {config.batch_size} is larger than the {config.dataset} training "
+                f"set ({len(train_x)} samples): not one batch to train on"
             )
-        minigrad.manual_seed(args.seed)  # same init and data order for both variants
-        input_shape, classes = tuple(train_x.shape[1:]), int(train_y.max()) + 1
-        self.model = models.build(args.model, input_shape, classes, bn=variant == "bn")
-        self.model.to(args.device)
-        self.optimizer = make_optimizer(args, self.model.parameters())
+        minigrad.manual_seed(config.seed)  # same init and data order for both variants
+        dataset = datasets.REGISTRY[config.dataset]
+        self.model = models.build(
+            config.model, tuple(train_x.shape[1:]), dataset.num_classes, bn=variant == "bn"
+        )
+        self.model.to(config.device)
+        self.optimizer = make_optimizer(config, self.model.parameters())
         self.loader = DataLoader(
             TensorDataset(train_x, train_y),
-            batch_size=args.batch_size,
+            batch_size=config.batch_size,
             shuffle=True,
             drop_last=True,
-            seed=args.seed,
-            device=args.device,
-            transform=augmentation(args),
+            seed=config.seed,
+            device=config.device,
+            transform=dataset.train_transform,
         )
-        self.total_steps = args.steps or args.epochs * len(self.loader)
-        self.scheduler = make_scheduler(args, self.optimizer, self.total_steps)
+        self.total_steps = config.steps or config.epochs * len(self.loader)
+        self.scheduler = make_scheduler(config, self.optimizer, self.total_steps)
         self.progress = Progress()
+        self.stopwatch = Stopwatch()  # the training time: evaluations and checkpoints excluded
         self.meter = report.RunningMeter()  # the training loss/accuracy since the last log
         self.checkpoint = out / f"{variant}.ckpt.npz"
-        self.tracker = InputTracker(self.model) if args.track_inputs else None
+        self.tracker = InputTracker(self.model) if config.track_inputs else None
 
     @property
     def done(self) -> bool:
@@ -395,13 +396,14 @@ class Run:
 
     # checkpoints -------------------------------------------------------------------------
     def save(self) -> None:
-        with self.clock_paused():
+        with self.stopwatch.paused():
+            progress = {**dataclasses.asdict(self.progress), "seconds": self.stopwatch.elapsed}
             state = {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict() if self.scheduler else {},
                 "meter": self.meter.state_dict(),
-                "progress": dict(self.progress.__dict__),
+                "progress": progress,
             }
             with writing(self.checkpoint):
                 minigrad.save(state, self.checkpoint)
@@ -415,38 +417,23 @@ class Run:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler:
             self.scheduler.load_state_dict(state["scheduler"])
-        self.meter.load_state_dict(state["meter"], self.args.device)
-        self.progress = Progress(**state["progress"])
+        self.meter.load_state_dict(state["meter"], self.config.device)
+        progress = dict(state["progress"])
+        self.stopwatch = Stopwatch(progress.pop("seconds"))
+        self.progress = Progress(**progress)
         if self.progress.step > self.total_steps:
             raise ValueError(
-                f"{_run_length(self.args)} makes the run {self.total_steps} steps long, but "
-                f"'{self.variant}' has already trained {self.progress.step}: a run can be "
+                f"{_run_length(vars(self.config))} makes the run {self.total_steps} steps long, "
+                f"but '{self.variant}' has already trained {self.progress.step}: a run can be "
                 "extended, not shortened"
             )
         if self.progress.step < self.total_steps:  # extended by --steps or --epochs
             self.progress.finished = False
 
-    # the clock ---------------------------------------------------------------------------
-    def account_time(self) -> None:
-        """Add the time since the clock last started to the training time."""
-        now = time.perf_counter()
-        self.progress.seconds += now - self.started
-        self.started = now
-
-    @contextlib.contextmanager
-    def clock_paused(self) -> Iterator[None]:
-        """Evaluations and checkpoints are not training: the time they take is left out."""
-        self.account_time()
-        try:
-            yield
-        finally:
-            self.started = time.perf_counter()
-
     # training ----------------------------------------------------------------------------
     def train(self, stop: GracefulInterrupt) -> None:
         """Train to the last step, or until the loss is seen NaN or infinite; either way the
         checkpoint is saved at the end."""
-        self.started = time.perf_counter()
         try:
             if self.progress.evaluated_at < 0:  # the untrained network: where both curves start
                 self.log_and_evaluate()
@@ -460,15 +447,18 @@ class Run:
         self.save()
 
     def train_epoch(self, stop: GracefulInterrupt) -> None:
+        """Train to the epoch's end (or the run's last step); the stopwatch runs meanwhile."""
         progress, loader = self.progress, self.loader
         epochs = math.ceil(self.total_steps / len(loader))
         todo = min(len(loader), progress.batch + self.total_steps - progress.step)
         loader.set_epoch(progress.epoch, start_batch=progress.batch)  # resumes mid-epoch too
         self.model.train()
-        self.started, self.first_batch = time.perf_counter(), progress.batch
-        self.first_seconds = progress.seconds
+        self.first_batch, self.first_seconds = progress.batch, self.stopwatch.elapsed
         description = f"{self.variant} epoch {progress.epoch + 1}/{epochs}"
-        with report.progress_bar(todo, description, initial=progress.batch) as bar:
+        with (
+            self.stopwatch.running(),
+            progress_bar(todo, description, initial=progress.batch) as bar,
+        ):
             for images, labels in loader:
                 if progress.batch >= todo:
                     break
@@ -481,18 +471,16 @@ class Run:
                 bar.update(1)
                 if progress.step % 50 == 0:  # a host sync, so not on every step
                     bar.set_postfix(self.postfix())
-                if progress.step % self.args.eval_every == 0:
-                    with self.clock_paused():
-                        self.log_and_evaluate()
-                if progress.step % self.args.checkpoint_every == 0 and progress.batch < todo:
+                if progress.step % self.config.eval_every == 0:
+                    self.log_and_evaluate()
+                if progress.step % self.config.checkpoint_every == 0 and progress.batch < todo:
                     self.save()  # (at the loop's end, the epoch's or the run's end saves)
-        with self.clock_paused():  # this call's training time ends here
-            if progress.batch == len(loader):
-                progress.epoch_seconds.append(progress.seconds - progress.epoch_started_at)
-                progress.epoch, progress.batch = progress.epoch + 1, 0
-                progress.epoch_started_at = progress.seconds
-            if progress.evaluated_at != progress.step:  # each epoch's end, and the last step
-                self.log_and_evaluate()
+        if progress.batch == len(loader):
+            progress.epoch_seconds.append(self.stopwatch.elapsed - progress.epoch_started_at)
+            progress.epoch, progress.batch = progress.epoch + 1, 0
+            progress.epoch_started_at = self.stopwatch.elapsed
+        if progress.evaluated_at != progress.step:  # each epoch's end, and the last step
+            self.log_and_evaluate()
         if progress.step < self.total_steps:  # the last step is saved by train()
             self.save()
 
@@ -513,14 +501,14 @@ class Run:
         if not math.isfinite(value):
             raise Diverged(
                 f"training diverged: the {what} is {value} at step {self.progress.step} "
-                f"(--lr {self.args.lr})"
+                f"(--lr {self.config.lr})"
             )
 
     def postfix(self) -> dict:
         loss, accuracy = self.meter.read()
         self.require_finite(loss, "training loss")
-        seconds = self.progress.seconds + time.perf_counter() - self.started - self.first_seconds
-        samples = (self.progress.batch - self.first_batch) * self.args.batch_size
+        seconds = self.stopwatch.elapsed - self.first_seconds
+        samples = (self.progress.batch - self.first_batch) * self.config.batch_size
         return {
             "loss": f"{loss:.3f}",
             "acc": f"{accuracy:.3f}",
@@ -529,22 +517,21 @@ class Run:
 
     def log_and_evaluate(self) -> None:
         """Log the training loss/accuracy since the last log, then the test set's, at the
-        training time accounted so far (callers pause the clock: evaluating is not training)."""
-        lr = self.optimizer.param_groups[0]["lr"]
-        if self.meter.count:
-            loss, accuracy = self.meter.read()
-            self.require_finite(loss, "training loss")
-            self.record("train", loss, accuracy, lr)
-            self.meter.reset()
-        self.record("test", *self.evaluate(), lr)
-        self.progress.evaluated_at = self.progress.step
-        self.model.train()
+        training time so far (the stopwatch stands still: evaluating is not training)."""
+        with self.stopwatch.paused():
+            lr = self.optimizer.param_groups[0]["lr"]
+            if self.meter.count:
+                loss, accuracy = self.meter.read()
+                self.require_finite(loss, "training loss")
+                self.record("train", loss, accuracy, lr)
+                self.meter.reset()
+            self.record("test", *self.evaluate(), lr)
+            self.progress.evaluated_at = self.progress.step
+            self.model.train()
 
     def record(self, split: str, loss: float, accuracy: float, lr: float) -> None:
-        progress = self.progress
-        self.logs["metrics"].write(
-            self.variant, progress.step, progress.epoch, split, loss, accuracy, lr, progress.seconds
-        )
+        step, epoch, seconds = self.progress.step, self.progress.epoch, self.stopwatch.elapsed
+        self.logs["metrics"].write(self.variant, step, epoch, split, loss, accuracy, lr, seconds)
 
     @minigrad.no_grad()
     def evaluate(self) -> tuple[float, float]:
@@ -571,68 +558,55 @@ class Run:
 
     def outcome(self) -> dict:
         """Steps, speed and whether it diverged, for the summary."""
-        progress = self.progress
+        progress, seconds = self.progress, self.stopwatch.elapsed
         per_epoch = progress.epoch_seconds
         seconds_per_epoch = sum(per_epoch) / len(per_epoch) if per_epoch else None
-        samples = progress.step * self.args.batch_size
+        samples = progress.step * self.config.batch_size
         return {
             "steps": progress.step,
             "diverged_at_step": progress.diverged_at,
-            "train_seconds": round(progress.seconds, 3),
+            "train_seconds": round(seconds, 3),
             "seconds_per_epoch": seconds_per_epoch,
-            "samples_per_second": samples / progress.seconds if progress.seconds else None,
+            "samples_per_second": samples / seconds if seconds else None,
         }
 
 
-def augmentation(args):
-    """CIFAR-10 training batches get random crops (4-pixel black padding) and horizontal flips,
-    then the per-channel normalization, on whole batches on the host."""
-    if args.dataset != "cifar10":
-        return None
-    mean, std = datasets.CHANNEL_STATS[args.dataset]
-
-    def augment(batch, rng):
-        images, labels = batch
-        images = datasets.transforms.cifar_augment(images, rng)
-        return datasets.transforms.normalize(images, mean, std), labels
-
-    return augment
-
-
-def make_optimizer(args, parameters) -> optim.Optimizer:
-    if args.optimizer == "sgd":
+def make_optimizer(config: Config, parameters) -> optim.Optimizer:
+    if config.optimizer == "sgd":
         return optim.SGD(
-            parameters, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay
+            parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
         )
-    if args.optimizer == "adam":
-        return optim.Adam(parameters, lr=args.lr, weight_decay=args.weight_decay)
-    return optim.AdamW(parameters, lr=args.lr, weight_decay=args.weight_decay or 1e-2)
+    if config.optimizer == "adam":
+        return optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    return optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay or 1e-2)
 
 
-def make_scheduler(args, optimizer, total_steps: int):
+def make_scheduler(config: Config, optimizer, total_steps: int):
     """A per-step schedule over the whole run (scheduler.step() after every optimizer step)."""
     schedulers = optim.lr_scheduler
-    if args.scheduler == "step":
+    if config.scheduler == "step":
         return schedulers.StepLR(optimizer, step_size=max(total_steps // 2, 1))
-    if args.scheduler == "multistep":
+    if config.scheduler == "multistep":
         return schedulers.MultiStepLR(optimizer, [total_steps // 2, total_steps * 3 // 4])
-    if args.scheduler == "cosine":
+    if config.scheduler == "cosine":
         return schedulers.CosineAnnealingLR(optimizer, T_max=total_steps)
-    if args.scheduler == "warmup":
+    if config.scheduler == "warmup":
         return schedulers.LinearLR(
             optimizer, start_factor=0.1, total_iters=max(total_steps // 20, 1)
         )
     return None
 
 
-def load_data(args):
-    """Host arrays of the train split; the test split moved to the device once."""
-    train_x, train_y = datasets.load(args.dataset, "train", root=args.data_dir)
-    test_x, test_y = datasets.load(args.dataset, "test", root=args.data_dir)
-    if args.dataset == "cifar10":  # training batches are normalized after augmentation
-        test_x = datasets.transforms.normalize(test_x, *datasets.CHANNEL_STATS[args.dataset])
-    test_x = minigrad.tensor(test_x, device=args.device)
-    test_y = minigrad.tensor(test_y, device=args.device)
+def load_data(config: Config):
+    """Host arrays of the train split; the test split, transformed as its data set's registry
+    entry says (normalized, for CIFAR-10), moved to the device once."""
+    train_x, train_y = datasets.load(config.dataset, "train", root=config.data_dir)
+    test_x, test_y = datasets.load(config.dataset, "test", root=config.data_dir)
+    test_transform = datasets.REGISTRY[config.dataset].test_transform
+    if test_transform is not None:
+        test_x = test_transform(test_x)
+    test_x = minigrad.tensor(test_x, device=config.device)
+    test_y = minigrad.tensor(test_y, device=config.device)
     return train_x, train_y, test_x, test_y
 
 
@@ -652,10 +626,10 @@ def out_problem(out: Path) -> str | None:
     return None
 
 
-def open_logs(args, out: Path) -> dict[str, report.CsvLog]:
-    append = bool(args.resume)
+def open_logs(config: Config, out: Path) -> dict[str, report.CsvLog]:
+    append = bool(config.resume)
     logs = {"metrics": report.CsvLog(out / "metrics.csv", report.COLUMNS, append)}
-    if args.track_inputs:
+    if config.track_inputs:
         logs["inputs"] = report.CsvLog(out / "inputs.csv", report.INPUT_COLUMNS, append)
     return logs
 
@@ -682,35 +656,35 @@ def resume_logs(runs: list[Run], out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    out = Path(args.out)
+    config = parse_args(argv)
+    out = Path(config.out)
     problem = out_problem(out)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    minigrad.set_num_threads(args.threads)
-    backend.retain_freed_host_memory()  # reuse freed arrays' pages: no page faults per step
+    minigrad.set_num_threads(config.threads)
+    retain_freed_host_memory()  # reuse freed arrays' pages: no page faults per step
     try:
-        data = load_data(args)
+        data = load_data(config)
     except datasets.DatasetNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     logs: dict[str, report.CsvLog] = {}  # opened once a resumed run's logs are cut
     try:
-        runs = [Run(args, variant, data, out, logs) for variant in VARIANTS[args.bn]]
-        if args.resume:
+        runs = [Run(config, variant, data, out, logs) for variant in VARIANTS[config.bn]]
+        if config.resume:
             for run in runs:
                 run.restore()
     except ValueError as exc:  # a model or a checkpoint that does not fit the data or options
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.resume:
+        if config.resume:
             resume_logs(runs, out)
         with writing(out / "config.json"):
-            report.write_json(out / "config.json", vars(args))
-        logs.update(open_logs(args, out))
-        return experiment(args, runs, out)
+            report.write_json(out / "config.json", dataclasses.asdict(config))
+        logs.update(open_logs(config, out))
+        return train_and_report(config, runs, out)
     except OutputError as exc:
         resumable = (out / "config.json").exists()
         hint = f"; once it is fixed, continue with: python train.py --resume {out}"
@@ -721,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
             log.close()
 
 
-def experiment(args, runs: list[Run], out: Path) -> int:
+def train_and_report(config: Config, runs: list[Run], out: Path) -> int:
     """Train every variant not done yet, then report; the exit status."""
     with GracefulInterrupt() as stop:
         for run in runs:
@@ -739,18 +713,20 @@ def experiment(args, runs: list[Run], out: Path) -> int:
                 return 130
     rows = report.read_csv(out / "metrics.csv")
     summary = report.summarize(rows, {run.variant: run.outcome() for run in runs})
-    if args.track_inputs:
+    if config.track_inputs:
         input_rows = report.read_csv(out / "inputs.csv")
         for variant, drift in report.input_drift(input_rows).items():
             summary[variant]["input_drift"] = drift
         with writing(out / "inputs.png"):
-            report.plot_inputs(input_rows, out / "inputs.png")
+            plots.plot_inputs(input_rows, out / "inputs.png")
     with writing(out / "summary.json"):
         report.write_json(out / "summary.json", summary)
     with writing(out / "curves.png"):
-        plotted = report.plot_curves(rows, out / "curves.png")
+        plotted = plots.plot_curves(rows, out / "curves.png")
     if not plotted:
-        print("(matplotlib is not installed: no curves.png or inputs.png; pip install matplotlib)")
+        print(
+            '(matplotlib is not installed: no curves.png or inputs.png; pip install -e ".[train]")'
+        )
     print(report.comparison_table(summary))
     print(f"outputs in {out}/")
     diverged = [run.variant for run in runs if run.progress.diverged_at is not None]

@@ -19,6 +19,7 @@ import numpy as np
 
 import minigrad as mg
 from benchmarks.common import interleaved, print_table
+from experiment.memory import retain_freed_host_memory
 from minigrad import nn
 from minigrad.ops import conv, norm
 
@@ -93,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    mg.backend.retain_freed_host_memory()  # as train.py runs
+    retain_freed_host_memory()  # as train.py runs
     rows = conv_rows(args.repeats) + [channel_sum_row(args.repeats)]
     print_table(
         f"medians of {args.repeats} alternating repeats, 1 thread (ms)",

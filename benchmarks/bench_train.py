@@ -20,6 +20,7 @@ import numpy as np
 import minigrad
 import models
 from benchmarks.common import print_table, try_import_torch
+from experiment.memory import retain_freed_host_memory
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 
@@ -124,7 +125,7 @@ def time_block(step, count: int) -> float:
 
 
 def main() -> None:
-    minigrad.backend.retain_freed_host_memory()  # as train.py runs
+    retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--block", type=int, help="steps per timed block (default: per model)")

@@ -1,4 +1,5 @@
-"""Host-side data sets for minigrad: ``load(name, split)`` returns NumPy arrays.
+"""Host-side data sets for minigrad: ``load(name, split)`` returns NumPy arrays, and
+``REGISTRY`` describes each set (classes, channel statistics, train.py's transforms).
 
 The files are fetched into a local cache and checked against their digests whenever they are
 loaded (datasets.fetch, datasets.checksums). Of minigrad, it only uses the atomic file writer.
@@ -6,6 +7,8 @@ loaded (datasets.fetch, datasets.checksums). Of minigrad, it only uses the atomi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -17,25 +20,63 @@ __all__ = [
     "CHANNEL_STATS",
     "NAMES",
     "NUM_CLASSES",
+    "REGISTRY",
     "SPLITS",
     "DatasetIntegrityError",
     "DatasetNotFoundError",
+    "DatasetSpec",
     "load",
     "transforms",
 ]
 
-NAMES = ("mnist", "fashion-mnist", "cifar10")
 SPLITS = ("train", "test")
 
-# Per-channel (mean, std) of the training images scaled to [0, 1]. The MNIST and Fashion-MNIST
-# values were computed from the 60000 training images; CIFAR-10's are the published ones.
-CHANNEL_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "mnist": ((0.1307,), (0.3081,)),
-    "fashion-mnist": ((0.2860,), (0.3530,)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-}
+# CIFAR-10's published per-channel (mean, std) of the training images scaled to [0, 1]
+_CIFAR10_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
 
-NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": cifar10.NUM_CLASSES}
+
+def _augment_cifar10(batch: tuple, rng: np.random.Generator) -> tuple:
+    """Random crops (4-pixel black padding) and horizontal flips, then the normalization."""
+    images, labels = batch
+    return transforms.normalize(transforms.cifar_augment(images, rng), *_CIFAR10_STATS), labels
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A data set as train.py uses it: its classes, the per-channel (mean, std) of its training
+    images in [0, 1], and its transforms. `train_transform(batch, rng) -> batch` is the
+    DataLoader's transform of the (images, labels) training batches on the host (augmentation,
+    normalization); `test_transform(images) -> images` is applied to the test images once.
+    None: the images are used as they are loaded."""
+
+    name: str
+    num_classes: int
+    channel_stats: tuple[tuple[float, ...], tuple[float, ...]]
+    train_transform: Callable[[tuple, np.random.Generator], tuple] | None = None
+    test_transform: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+# The MNIST and Fashion-MNIST statistics were computed from the 60000 training images; they
+# are used as loaded (in [0, 1]), and CIFAR-10 is augmented and normalized.
+REGISTRY: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec("mnist", 10, ((0.1307,), (0.3081,))),
+        DatasetSpec("fashion-mnist", 10, ((0.2860,), (0.3530,))),
+        DatasetSpec(
+            "cifar10",
+            cifar10.NUM_CLASSES,
+            _CIFAR10_STATS,
+            train_transform=_augment_cifar10,
+            test_transform=partial(
+                transforms.normalize, mean=_CIFAR10_STATS[0], std=_CIFAR10_STATS[1]
+            ),
+        ),
+    )
+}
+NAMES = tuple(REGISTRY)
+CHANNEL_STATS = {name: spec.channel_stats for name, spec in REGISTRY.items()}
+NUM_CLASSES = {name: spec.num_classes for name, spec in REGISTRY.items()}
 
 _READERS = {
     "mnist": partial(idx.load_split, num_classes=NUM_CLASSES["mnist"]),

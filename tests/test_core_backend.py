@@ -145,10 +145,3 @@ def test_parallel_matmul_equals_the_plain_product(three_threads):
     a, b = rng.standard_normal((7, 5)), rng.standard_normal((5, 4))
     np.testing.assert_allclose(backend.parallel_matmul(a, b), a @ b, rtol=1e-14)
     np.testing.assert_allclose(backend.parallel_matmul(a.T.T[::2], b), a[::2] @ b, rtol=1e-14)
-
-
-def test_retain_freed_host_memory_reports_whether_it_applied():
-    import platform
-
-    applied = backend.retain_freed_host_memory()
-    assert applied == (platform.libc_ver()[0] == "glibc")

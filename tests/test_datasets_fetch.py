@@ -58,7 +58,7 @@ def sha256(data: bytes) -> str:
 def register(monkeypatch, name: str, contents: dict[str, bytes], sources) -> None:
     """Point the table entry `name` at tiny files (hashes from `contents`) and `sources`."""
     files = tuple(fetch.DataFile(path, sha256(data)) for path, data in contents.items())
-    monkeypatch.setitem(fetch.DATASETS, name, fetch.DatasetSpec(files, tuple(sources)))
+    monkeypatch.setitem(fetch.DATASETS, name, fetch.FetchSpec(files, tuple(sources)))
 
 
 def source_dir(directory: Path, contents: dict[str, bytes], suffix: str = "") -> Path:
@@ -205,7 +205,7 @@ def register_cifar(monkeypatch, archive_location: str, archive_sha256: str, coun
         for path, data in cifar_members(count).items()
     )
     source = fetch.TarArchive(archive_location, archive_sha256)
-    monkeypatch.setitem(fetch.DATASETS, "cifar10", fetch.DatasetSpec(files, (source,)))
+    monkeypatch.setitem(fetch.DATASETS, "cifar10", fetch.FetchSpec(files, (source,)))
 
 
 def test_tar_archive_is_checked_then_only_wanted_members_are_extracted(

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import train
+from experiment.tracking import InputTracker
 
 
 def run_args(data: Path, out: Path, *extra: str) -> list[str]:
@@ -197,7 +198,7 @@ def test_tracked_input_percentiles_equal_numpy_by_hand(tiny_mnist, tmp_path):
         state = minigrad.load(out / f"{variant}.ckpt.npz")["model"]
         inputs = hidden_inputs_by_hand(state, images, bn=variant == "bn")
         last = [r for r in rows if r["variant"] == variant and r["step"] == "30"]
-        assert [int(r["unit"]) for r in last] == list(train.InputTracker.UNITS)
+        assert [int(r["unit"]) for r in last] == list(InputTracker.UNITS)
         for row in last:
             expected = np.percentile(inputs[:, int(row["unit"])], [15, 50, 85])
             actual = [float(row["p15"]), float(row["p50"]), float(row["p85"])]
@@ -211,11 +212,21 @@ def test_tracked_input_percentiles_equal_numpy_by_hand(tiny_mnist, tmp_path):
     }
 
 
-def test_track_inputs_needs_an_activation_module():
-    from minigrad import nn
+def test_the_model_has_the_registered_class_count(tiny_mnist, tmp_path, monkeypatch):
+    """The output layer has the data set's 10 classes, not the count the labels happen to show."""
+    import datasets
+    import minigrad
 
-    with pytest.raises(ValueError, match="needs a model with a Sigmoid"):
-        train.InputTracker(nn.Sequential(nn.Linear(2, 2)))
+    load = datasets.load
+
+    def labels_0_to_4(*args, **kwargs):
+        images, labels = load(*args, **kwargs)
+        return images, labels % 5
+
+    monkeypatch.setattr(datasets, "load", labels_0_to_4)
+    out = tmp_path / "run"
+    assert train.main(run_args(tiny_mnist, out, "--bn", "off", "--steps", "2")) == 0
+    assert minigrad.load(out / "plain.ckpt.npz")["model"]["7.weight"].shape == (10, 100)
 
 
 def test_cnn_trains_on_cifar10_batches_with_augmentation(tmp_path):

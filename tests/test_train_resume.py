@@ -155,3 +155,12 @@ def test_resume_names_a_config_json_cut_short(tmp_path, capsys):
         train.parse_args(["--resume", str(tmp_path)])
     assert exit_info.value.code == 2
     assert f"cannot read the run's configuration {config}" in capsys.readouterr().err
+
+
+def test_resume_names_options_it_does_not_know(twenty_step_run, capsys):
+    config = twenty_step_run / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "dropout": 0.5}))
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["--resume", str(twenty_step_run)])
+    assert exit_info.value.code == 2
+    assert f"{config} has options train.py does not know: ['dropout']" in capsys.readouterr().err

@@ -1,5 +1,5 @@
 """The array backend, the one package that knows about NumPy and CuPy: arrays and devices
-(arrays), random numbers (random), minigrad's CPU threads (threads) and host memory (memory).
+(arrays), random numbers (random) and minigrad's CPU threads (threads).
 
 Everything else asks it for the array module of an array (`array_module`), for arrays on a
 device (`asarray`, `to_device`), for random numbers (`rng`) and for scatter-add.
@@ -44,7 +44,6 @@ from minigrad.backend.arrays import (
     uint8,
     whole_owner,
 )
-from minigrad.backend.memory import retain_freed_host_memory
 from minigrad.backend.random import manual_seed, random_normal, random_uniform, rng
 from minigrad.backend.threads import (
     blas_num_threads,

@@ -12,8 +12,8 @@ def retain_freed_host_memory() -> bool:
     OS on free. Each fresh page costs a page fault, and a training step that allocates the same
     arrays every time pays for them on every step (README, "Performance").
 
-    A process-wide setting, so minigrad never makes it on import: train.py and the benchmarks
-    call this; your own scripts may. Returns False where malloc is not glibc's."""
+    A process-wide setting, so the library never makes it: train.py and the benchmarks call
+    this; your own scripts may. Returns False where malloc is not glibc's."""
     import ctypes
 
     try:

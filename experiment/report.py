@@ -1,5 +1,5 @@
-"""Experiment bookkeeping for train.py: the metrics CSV, running means kept on the device,
-progress bars, the summary (steps to reach each accuracy target) and the plots."""
+"""train.py's numbers: the metrics and inputs CSV logs, running means kept on the device,
+the summary (steps to reach each accuracy target, the tracked inputs' drift) and the table."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import json
 import math
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from minigrad import backend, fileio
 
@@ -117,16 +115,9 @@ class RunningMeter:
             self.count = state["count"]
 
 
-def progress_bar(total: int, description: str, initial: int = 0) -> tqdm:
-    return tqdm(
-        total=total,
-        initial=initial,
-        desc=description,
-        unit="step",
-        leave=False,
-        dynamic_ncols=True,
-        mininterval=0.5,
-    )
+def variants_in(rows: list[dict]) -> list[str]:
+    """The variants that `rows` log, in the order they first appear."""
+    return list(dict.fromkeys(row["variant"] for row in rows))
 
 
 def steps_to_reach(rows: list[dict], variant: str, target: float) -> int | None:
@@ -161,7 +152,7 @@ def input_drift(rows: list[dict]) -> dict[str, dict]:
     """Per variant and tracked unit: the median input at the first and last evaluation, how far
     the median moved over the run (max - min), and the 15-85 percentile spread at the end."""
     drift: dict[str, dict] = {}
-    for variant in _variants(rows):
+    for variant in variants_in(rows):
         for unit in dict.fromkeys(row["unit"] for row in rows):
             mine = [row for row in rows if row["variant"] == variant and row["unit"] == unit]
             medians = [row["p50"] for row in mine]
@@ -207,83 +198,3 @@ def _percent(value: float | None) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
-
-
-VARIANT_LABELS = {"bn": "with batch norm", "plain": "without batch norm"}
-
-
-def _pyplot() -> Any:
-    """matplotlib.pyplot with a file-only back end, or None when matplotlib is not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
-
-
-def _save_figure(plt: Any, figure: Any, path: Path) -> None:
-    figure.tight_layout()
-    with fileio.atomic_path(path) as temp:
-        figure.savefig(temp, dpi=120)
-    plt.close(figure)
-
-
-def _variants(rows: list[dict]) -> list[str]:
-    return list(dict.fromkeys(row["variant"] for row in rows))
-
-
-def plot_curves(rows: list[dict], path: Path) -> bool:
-    """curves.png: test accuracy and training loss against steps, every variant on the same
-    axes. Returns False (and draws nothing) when matplotlib is not installed."""
-    plt = _pyplot()
-    if plt is None:
-        return False
-    figure, (accuracy_axes, loss_axes) = plt.subplots(1, 2, figsize=(11, 4))
-    for variant in _variants(rows):
-        tests = [row for row in rows if row["variant"] == variant and row["split"] == "test"]
-        trains = [row for row in rows if row["variant"] == variant and row["split"] == "train"]
-        label = VARIANT_LABELS.get(variant, variant)
-        accuracy_axes.plot([r["step"] for r in tests], [r["accuracy"] for r in tests], label=label)
-        loss_axes.plot([r["step"] for r in trains], [r["loss"] for r in trains], label=label)
-    accuracy_axes.set(xlabel="training step", ylabel="test accuracy", title="Test accuracy")
-    loss_axes.set(
-        xlabel="training step", ylabel="training loss", title="Training loss", yscale="log"
-    )
-    for axes in (accuracy_axes, loss_axes):
-        axes.grid(alpha=0.3)
-        axes.legend()
-    _save_figure(plt, figure, path)
-    return True
-
-
-def plot_inputs(rows: list[dict], path: Path) -> bool:
-    """inputs.png: the 15th, 50th and 85th percentiles of one sigmoid unit's input over the
-    test set against steps, one panel per variant (the batch-norm paper's Figure 1(b, c))."""
-    plt = _pyplot()
-    if plt is None or not rows:
-        return False
-    unit = rows[0]["unit"]
-    variants = _variants(rows)
-    figure, panels = plt.subplots(
-        1, len(variants), figsize=(5.5 * len(variants), 4), sharey=True, squeeze=False
-    )
-    for axes, variant in zip(panels[0], variants):
-        mine = [row for row in rows if row["variant"] == variant and row["unit"] == unit]
-        steps = [row["step"] for row in mine]
-        for key, style in (("p85", "--"), ("p50", "-"), ("p15", "--")):
-            axes.plot(
-                steps,
-                [row[key] for row in mine],
-                style,
-                color="tab:blue",
-                label=f"{key[1:]}th percentile",
-            )
-        axes.set(xlabel="training step", title=VARIANT_LABELS.get(variant, variant))
-        axes.grid(alpha=0.3)
-    panels[0][0].set_ylabel(f"input to sigmoid unit {unit} (last hidden layer)")
-    panels[0][0].legend()
-    _save_figure(plt, figure, path)
-    return True
