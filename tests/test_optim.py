@@ -1,11 +1,12 @@
-"""Optimizers against updates worked out by hand in NumPy, two steps each, plus their plumbing."""
+"""SGD and Adam/AdamW against updates worked out by hand in NumPy, two steps each, plus the
+plumbing every optimizer shares (groups, in-place updates, dtypes, state dicts, errors)."""
 
 import numpy as np
 import pytest
 from conftest import DEVICES
 
 import minigrad
-from minigrad.optim import SGD, Adam, AdamW, Optimizer
+from minigrad.optim import SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, RMSprop
 
 P0 = np.array([1.0, -2.0, 3.0])
 G1 = np.array([0.5, -1.0, 2.0])
@@ -93,24 +94,67 @@ def test_sgd_weight_decay_with_momentum(nesterov):
     np.testing.assert_allclose(after2, p2, rtol=1e-12)
 
 
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_maximize_steps_up_the_gradient(nesterov):
+    param = make_param()
+    optimizer = SGD(
+        [param], lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=nesterov, maximize=True
+    )
+    after1, after2 = two_steps(optimizer, param)
+    d1 = -G1 + 0.01 * P0  # PyTorch negates the gradient before adding the decay
+    buffer1 = d1
+    p1 = P0 - 0.1 * (d1 + 0.9 * buffer1 if nesterov else buffer1)
+    d2 = -G2 + 0.01 * p1
+    buffer2 = 0.9 * buffer1 + d2
+    p2 = p1 - 0.1 * (d2 + 0.9 * buffer2 if nesterov else buffer2)
+    np.testing.assert_allclose(after1, p1, rtol=1e-12)
+    np.testing.assert_allclose(after2, p2, rtol=1e-12)
+
+
+def test_sgd_defaults_are_pytorchs():
+    assert SGD([make_param()]).defaults == {
+        "lr": 1e-3,
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "weight_decay": 0.0,
+        "nesterov": False,
+        "maximize": False,
+    }
+
+
 # --- Adam / AdamW -----------------------------------------------------------------------------
 
 
-def adam_by_hand(grads, lr, beta1, beta2, eps, weight_decay=0.0, decoupled=False):
-    """Two explicit Adam steps from P0, as written in the paper plus PyTorch's weight decay."""
+def adam_by_hand(
+    grads,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay=0.0,
+    decoupled=False,
+    amsgrad=False,
+    maximize=False,
+):
+    """Explicit Adam steps from P0, as written in the paper plus PyTorch's weight decay,
+    AMSGrad and maximize."""
     p = P0.copy()
     m = np.zeros(3)
     v = np.zeros(3)
+    v_max = np.zeros(3)
     values = []
     for t, grad in enumerate(grads, start=1):
+        if maximize:
+            grad = -grad
         if decoupled:
             p = p * (1 - lr * weight_decay)
         else:
             grad = grad + weight_decay * p
         m = beta1 * m + (1 - beta1) * grad
         v = beta2 * v + (1 - beta2) * grad**2
+        v_max = np.maximum(v_max, v)
         m_hat = m / (1 - beta1**t)
-        v_hat = v / (1 - beta2**t)
+        v_hat = (v_max if amsgrad else v) / (1 - beta2**t)
         p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
         values.append(p)
     return values
@@ -144,6 +188,45 @@ def test_adamw_decays_the_weights_before_the_adam_step():
     expected = adam_by_hand([G1, G2], 0.01, 0.8, 0.9, 1e-6, weight_decay=0.1, decoupled=True)
     np.testing.assert_allclose(after, expected, rtol=1e-12)
     assert AdamW([make_param()]).defaults["weight_decay"] == 1e-2
+
+
+def test_adam_amsgrad_divides_by_the_largest_second_moment_so_far():
+    param = make_param()
+    optimizer = Adam([param], lr=0.01, betas=(0.8, 0.9), eps=1e-6, amsgrad=True)
+    after = two_steps(optimizer, param)
+    expected = adam_by_hand([G1, G2], 0.01, 0.8, 0.9, 1e-6, amsgrad=True)
+    # |G2| is small enough that v shrinks on step 2 in every entry: the max is v of step 1.
+    plain = adam_by_hand([G1, G2], 0.01, 0.8, 0.9, 1e-6)
+    assert np.all(np.abs(expected[1] - plain[1]) > 1e-5)
+    np.testing.assert_allclose(after, expected, rtol=1e-12)
+    np.testing.assert_allclose(optimizer.state[param]["max_exp_avg_sq"], 0.1 * G1**2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_adam_maximize_negates_the_gradient_before_the_decay(decoupled):
+    param = make_param()
+    adam = AdamW if decoupled else Adam
+    optimizer = adam([param], lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1, maximize=True)
+    after = two_steps(optimizer, param)
+    expected = adam_by_hand(
+        [G1, G2], 0.01, 0.8, 0.9, 1e-6, weight_decay=0.1, decoupled=decoupled, maximize=True
+    )
+    np.testing.assert_allclose(after, expected, rtol=1e-12)
+
+
+def test_adam_with_decoupled_weight_decay_is_adamw():
+    adam_param, adamw_param = make_param(), make_param()
+    adam = Adam([adam_param], lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)
+    adamw = AdamW([adamw_param], lr=0.01, weight_decay=0.1)
+    np.testing.assert_array_equal(two_steps(adam, adam_param), two_steps(adamw, adamw_param))
+    assert adamw.defaults["decoupled_weight_decay"] is True
+
+
+def test_adamw_stays_decoupled_when_loading_an_adam_state_dict():
+    saved = Adam([make_param()]).state_dict()
+    optimizer = AdamW([make_param()])
+    optimizer.load_state_dict(saved)
+    assert optimizer.param_groups[0]["decoupled_weight_decay"] is True
 
 
 # --- groups, grads, in-place behaviour --------------------------------------------------------
@@ -202,8 +285,26 @@ def test_params_whose_grad_is_none_are_skipped():
         lambda params: Adam(params, lr=0.1),
         lambda params: Adam(params, lr=0.1, weight_decay=0.1),
         lambda params: AdamW(params, lr=0.1),
+        lambda params: Adam(params, lr=0.1, amsgrad=True, maximize=True),
+        lambda params: SGD(params, lr=0.1, momentum=0.9, maximize=True),
+        lambda params: Adadelta(params, weight_decay=0.1, maximize=True),
+        lambda params: RMSprop(params, momentum=0.9, centered=True, weight_decay=0.1),
+        lambda params: RMSprop(params),
+        lambda params: Adagrad(params, weight_decay=0.1, maximize=True),
     ],
-    ids=["sgd-momentum", "sgd-nesterov-decay", "adam", "adam-decay", "adamw"],
+    ids=[
+        "sgd-momentum",
+        "sgd-nesterov-decay",
+        "adam",
+        "adam-decay",
+        "adamw",
+        "adam-amsgrad-maximize",
+        "sgd-maximize",
+        "adadelta",
+        "rmsprop-centered-momentum",
+        "rmsprop",
+        "adagrad",
+    ],
 )
 def test_step_updates_data_in_place_and_never_writes_grads(make_optimizer):
     first, second = make_param(), make_param()
@@ -225,9 +326,12 @@ def test_step_updates_data_in_place_and_never_writes_grads(make_optimizer):
     [
         lambda params: SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1),
         lambda params: Adam(params, lr=0.1, weight_decay=0.1),
-        lambda params: AdamW(params, lr=0.1),
+        lambda params: AdamW(params, lr=0.1, amsgrad=True),
+        lambda params: Adadelta(params, weight_decay=0.1, maximize=True),
+        lambda params: RMSprop(params, weight_decay=0.1, momentum=0.9, centered=True),
+        lambda params: Adagrad(params, weight_decay=0.1, initial_accumulator_value=0.1),
     ],
-    ids=["sgd", "adam", "adamw"],
+    ids=["sgd", "adam", "adamw-amsgrad", "adadelta", "rmsprop", "adagrad"],
 )
 def test_float32_params_and_state_stay_float32(make_optimizer):
     param = make_param(dtype=minigrad.float32)
@@ -276,8 +380,20 @@ def test_step_calls_the_closure_with_grad_enabled_and_returns_its_loss():
             [{"params": params[:1]}, {"params": params[1:], "lr": 0.05}], lr=0.1, momentum=0.9
         ),
         lambda params: Adam([{"params": params[:1]}, {"params": params[1:], "lr": 0.05}]),
+        lambda params: AdamW(
+            [{"params": params[:1]}, {"params": params[1:], "lr": 0.05}], amsgrad=True
+        ),
+        lambda params: Adadelta([{"params": params[:1]}, {"params": params[1:], "lr": 0.05}]),
+        lambda params: RMSprop(
+            [{"params": params[:1]}, {"params": params[1:], "lr": 0.05}],
+            momentum=0.9,
+            centered=True,
+        ),
+        lambda params: Adagrad(
+            [{"params": params[:1]}, {"params": params[1:], "lr": 0.05}], lr_decay=0.1
+        ),
     ],
-    ids=["sgd", "adam"],
+    ids=["sgd", "adam", "adamw-amsgrad", "adadelta", "rmsprop", "adagrad"],
 )
 def test_state_dict_round_trip_continues_identically(make_optimizer, device):
     params = [make_param(device=device), make_param(P0 * 2, device=device)]
@@ -356,6 +472,25 @@ def test_load_state_dict_with_other_group_sizes_raises():
         (lambda p: Adam(p, betas=(1.0, 0.999)), "beta parameter at index 0: 1.0"),
         (lambda p: Adam(p, eps=-1.0), "Invalid epsilon value"),
         (lambda p: AdamW(p, weight_decay=-1.0), "Invalid weight_decay value"),
+        (lambda p: Adam(p, betas=(0.9, -0.1)), "beta parameter at index 1: -0.1"),
+        (lambda p: Adadelta(p, lr=-1.0), "Invalid learning rate: -1.0"),
+        (lambda p: Adadelta(p, rho=1.5), "Invalid rho value: 1.5"),
+        (lambda p: Adadelta(p, eps=-1e-6), "Invalid epsilon value: -1e-06"),
+        (lambda p: Adadelta(p, weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+        (lambda p: RMSprop(p, lr=-1.0), "Invalid learning rate: -1.0"),
+        (lambda p: RMSprop(p, eps=-1.0), "Invalid epsilon value: -1.0"),
+        (lambda p: RMSprop(p, momentum=-0.5), "Invalid momentum value: -0.5"),
+        (lambda p: RMSprop(p, weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+        (lambda p: RMSprop(p, alpha=-0.9), "Invalid alpha value: -0.9"),
+        (lambda p: Adagrad(p, lr=-1.0), "Invalid learning rate: -1.0"),
+        (lambda p: Adagrad(p, lr_decay=-0.1), "Invalid lr_decay value: -0.1"),
+        (lambda p: Adagrad(p, weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+        (
+            lambda p: Adagrad(p, initial_accumulator_value=-1.0),
+            "Invalid initial_accumulator_value value: -1.0",
+        ),
+        (lambda p: Adagrad(p, eps=-1.0), "Invalid epsilon value: -1.0"),
+        (lambda p: Adagrad([{"params": p, "lr_decay": -2.0}]), "Invalid lr_decay value: -2.0"),
     ],
 )
 def test_invalid_hyper_parameters_raise(make_optimizer, message):

@@ -1,4 +1,5 @@
-"""Adam (L2 weight decay added to the gradient) and AdamW (decoupled weight decay)."""
+"""Adam (L2 weight decay added to the gradient, or decoupled) and AdamW (decoupled weight
+decay), each with the AMSGrad variant."""
 
 from __future__ import annotations
 
@@ -7,18 +8,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from minigrad import backend
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, check_non_negative, descent_grad
 from minigrad.tensor import Tensor
 
 
 class Adam(Optimizer):
-    """PyTorch's Adam. With g = grad + weight_decay * p and t the step count (from 1):
+    """PyTorch's Adam. With g = grad (negated when `maximize`) + weight_decay * p and t the
+    step count (from 1):
 
     m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g^2   (m = v = 0 at first)
-    p = p - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-    """
+    p = p - (lr / (1 - beta1^t)) * m / (sqrt(v_max) / sqrt(1 - beta2^t) + eps)
 
-    decoupled_weight_decay = False
+    where v_max = v, or with `amsgrad` the largest v so far (v_max = max(v_max, v), from 0).
+    With `decoupled_weight_decay` (AdamW), g leaves out the decay and the step begins with
+    p = p * (1 - lr * weight_decay).
+    """
 
     def __init__(
         self,
@@ -27,42 +31,50 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
     ) -> None:
-        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
         super().__init__(params, defaults)
 
     def _check_options(self, options: dict[str, Any]) -> None:
-        if options["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {options['lr']} (must be >= 0)")
-        if options["eps"] < 0.0:
-            raise ValueError(f"Invalid epsilon value: {options['eps']} (must be >= 0)")
+        check_non_negative(options, "lr", "eps")
         for index, beta in enumerate(options["betas"]):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {index}: {beta} (need [0, 1))")
-        if options["weight_decay"] < 0.0:
-            raise ValueError(
-                f"Invalid weight_decay value: {options['weight_decay']} (must be >= 0)"
-            )
+        check_non_negative(options, "weight_decay")
+
+    def _init_state(self, data: Any, state: dict[str, Any], group: dict) -> None:
+        xp = backend.array_module(data)
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(data)
+        state["exp_avg_sq"] = xp.zeros_like(data)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(data)
 
     def _update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict) -> None:
         data = param.data
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         xp = backend.array_module(data)
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(data)
-            state["exp_avg_sq"] = xp.zeros_like(data)
         state["step"] += 1
         step = state["step"]
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        if weight_decay != 0:
-            if self.decoupled_weight_decay:
+        if group["decoupled_weight_decay"]:
+            if weight_decay != 0:
                 data *= 1.0 - lr * weight_decay
-            else:
-                decayed = data * weight_decay
-                decayed += grad
-                grad = decayed
+            weight_decay = 0.0
+        grad = descent_grad(grad, data, weight_decay, group["maximize"])
         # One scratch array serves every intermediate below.
         scratch = xp.multiply(grad, 1.0 - beta1)
         exp_avg *= beta1
@@ -71,6 +83,10 @@ class Adam(Optimizer):
         scratch *= 1.0 - beta2
         exp_avg_sq *= beta2
         exp_avg_sq += scratch
+        if group["amsgrad"]:
+            max_exp_avg_sq = state["max_exp_avg_sq"]
+            xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+            exp_avg_sq = max_exp_avg_sq
         bias_correction1 = 1.0 - beta1**step
         bias_correction2 = 1.0 - beta2**step
         xp.sqrt(exp_avg_sq, out=scratch)
@@ -85,8 +101,6 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): before the Adam step,
     p = p * (1 - lr * weight_decay); the gradient itself is not decayed."""
 
-    decoupled_weight_decay = True
-
     def __init__(
         self,
         params: Iterable[Any],
@@ -94,5 +108,23 @@ class AdamW(Adam):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As Adam's, but the weight decay stays decoupled whatever the saved groups say."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -1,7 +1,9 @@
 """The Optimizer base class: parameter groups, per-parameter state, zero_grad and state dicts.
 
-Subclasses write one method, ``_update(param, grad, state, group)``, which changes
-``param.data`` in place with array ops; ``step()`` calls it for every parameter that has a grad.
+Subclasses write ``_update(param, grad, state, group)``, which changes ``param.data`` in place
+with array ops, and ``_init_state(data, state, group)``, which fills a parameter's empty state
+before its first update; ``step()`` calls them for every parameter that has a grad. Helpers the
+subclasses share sit at the end.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class Optimizer:
 
     def _check_options(self, options: dict[str, Any]) -> None:
         """Raise ValueError for an invalid hyper-parameter (each subclass checks its own)."""
+
+    def _init_state(self, data: Any, state: dict[str, Any], group: dict) -> None:
+        """Fill the empty `state` of a parameter whose array is `data` (before its first update)."""
 
     def _update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict) -> None:
         """Change ``param.data`` in place from `grad` (an array this method must not modify)."""
@@ -90,6 +95,8 @@ class Optimizer:
             for param in group["params"]:
                 if param.grad is not None:
                     state = self.state.setdefault(param, {})
+                    if not state:
+                        self._init_state(param.data, state, group)
                     self._update(param, param.grad.data, state, group)
                     increment_version(param)
         return loss
@@ -171,3 +178,26 @@ def _state_value_for(param: Tensor, value: Any) -> Any:
         return value.item()
     array = backend.asarray(value, dtype=param.dtype if floating else None, device=param.device)
     return array.copy() if array is value else array
+
+
+def check_non_negative(options: dict[str, Any], *names: str) -> None:
+    """Raise PyTorch's ValueError for the first of `names` whose option is negative."""
+    labels = {"lr": "learning rate", "eps": "epsilon value"}
+    for name in names:
+        if options[name] < 0.0:
+            label = labels.get(name, f"{name} value")
+            raise ValueError(f"Invalid {label}: {options[name]} (must be >= 0)")
+
+
+def descent_grad(grad: Any, data: Any, weight_decay: float, maximize: bool) -> Any:
+    """g = grad (or -grad when maximizing) + weight_decay * p, the gradient PyTorch's
+    optimizers step against: a new array when either applies, else `grad` itself, which must
+    not be written (so ``g is not grad`` tells whether g may be)."""
+    if weight_decay != 0:
+        decayed = data * weight_decay
+        if maximize:
+            decayed -= grad
+        else:
+            decayed += grad
+        return decayed
+    return -grad if maximize else grad

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, check_non_negative, descent_grad
 from minigrad.tensor import Tensor
 
 
 class SGD(Optimizer):
-    """PyTorch's SGD. With g = grad + weight_decay * p, on each step:
+    """PyTorch's SGD. With g = grad + weight_decay * p (grad negated when `maximize`), on each
+    step:
 
     - momentum: b = g on the first step, else b = momentum * b + (1 - dampening) * g;
       the direction is d = g + momentum * b (nesterov) or d = b;
@@ -21,11 +22,13 @@ class SGD(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float,
+        lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -33,18 +36,12 @@ class SGD(Optimizer):
             "dampening": dampening,
             "weight_decay": weight_decay,
             "nesterov": nesterov,
+            "maximize": maximize,
         }
         super().__init__(params, defaults)
 
     def _check_options(self, options: dict[str, Any]) -> None:
-        if options["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {options['lr']} (must be >= 0)")
-        if options["momentum"] < 0.0:
-            raise ValueError(f"Invalid momentum value: {options['momentum']} (must be >= 0)")
-        if options["weight_decay"] < 0.0:
-            raise ValueError(
-                f"Invalid weight_decay value: {options['weight_decay']} (must be >= 0)"
-            )
+        check_non_negative(options, "lr", "momentum", "weight_decay")
         if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
             raise ValueError(
                 "Nesterov momentum requires a momentum > 0 and zero dampening, got "
@@ -52,14 +49,10 @@ class SGD(Optimizer):
             )
 
     def _update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict) -> None:
-        lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-        direction = grad
+        lr, momentum = group["lr"], group["momentum"]
+        direction = descent_grad(grad, param.data, group["weight_decay"], group["maximize"])
         # `owned`: direction is a fresh array of this step that may be overwritten.
-        owned = False
-        if weight_decay != 0:
-            direction = param.data * weight_decay
-            direction += grad
-            owned = True
+        owned = direction is not grad
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
