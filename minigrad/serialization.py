@@ -112,10 +112,19 @@ def _write_atomically(path: str, arrays: dict) -> None:
 # --- load ---------------------------------------------------------------------------------
 
 
-def load(path: str | os.PathLike) -> Any:
+def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
     """Read a checkpoint written by save(): dicts, lists and scalars come back as they were,
-    arrays as NumPy arrays and Tensors as CPU Tensors (move them with .to(device) or load
-    them into a model with load_state_dict, which copies onto the model's device)."""
+    arrays as NumPy arrays and Tensors as Tensors on `map_location` (a device name, "cpu" by
+    default; load_state_dict copies onto the model's device anyway).
+
+    As torch.load's: `weights_only` is accepted, and nothing is ever unpickled whatever it is
+    (a checkpoint holds arrays and JSON only)."""
+    if map_location is not None and not isinstance(map_location, str):
+        raise TypeError(
+            f"load: map_location must be a device name such as 'cpu' or 'cuda:0', got "
+            f"{type(map_location).__name__} (functions and dicts are not supported)"
+        )
+    device = backend.normalize_device(map_location or "cpu")
     path = os.fspath(path)
     with open(path, "rb") as file:
         if file.read(4) not in _ZIP_MAGIC:
@@ -128,7 +137,7 @@ def load(path: str | os.PathLike) -> Any:
                     "member (was it written by numpy.savez rather than minigrad.save?)"
                 )
             metadata = _read_metadata(archive[METADATA_MEMBER], path)
-            return _decode(metadata["tree"], archive, path)
+            return _decode(metadata["tree"], archive, path, device)
     except CheckpointError:
         raise
     except Exception as exc:  # zipfile, NumPy header and JSON errors all mean a damaged file
@@ -149,16 +158,16 @@ def _read_metadata(raw: numpy.ndarray, path: str) -> dict:
     return metadata
 
 
-def _decode(node: dict, archive: Any, path: str) -> Any:
+def _decode(node: dict, archive: Any, path: str, device: str) -> Any:
     (kind, payload), *rest = node.items()
     if rest:
         raise CheckpointError(f"{path} is not a minigrad checkpoint: malformed node {node!r}")
     if kind == "value":
         return payload
     if kind == "dict":
-        return {key: _decode(item, archive, path) for key, item in payload}
+        return {key: _decode(item, archive, path, device) for key, item in payload}
     if kind in ("list", "tuple"):
-        items = [_decode(item, archive, path) for item in payload]
+        items = [_decode(item, archive, path, device) for item in payload]
         return items if kind == "list" else tuple(items)
     if kind in ("array", "tensor", "scalar"):
         if payload not in archive.files:
@@ -167,6 +176,6 @@ def _decode(node: dict, archive: Any, path: str) -> Any:
             )
         array = archive[payload]
         if kind == "tensor":
-            return Tensor(array)
+            return Tensor(backend.to_device(array, device))
         return array[()] if kind == "scalar" else array
     raise CheckpointError(f"{path} is not a minigrad checkpoint: unknown node kind {kind!r}")

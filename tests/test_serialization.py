@@ -274,3 +274,13 @@ def test_training_resumed_from_a_checkpoint_continues_identically(tmp_path):
     resumed.load_state_dict(checkpoint["model"])
     resumed_optimizer.load_state_dict(checkpoint["optimizer"])
     assert [train_step(resumed, resumed_optimizer) for _ in range(3)] == expected
+
+
+def test_load_accepts_torch_loads_keywords(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    minigrad.save({"w": minigrad.tensor([1.0, 2.0])}, path)
+    loaded = minigrad.load(path, map_location="cpu", weights_only=True)
+    assert loaded["w"].device == "cpu" and loaded["w"].tolist() == [1.0, 2.0]
+    assert minigrad.load(path, weights_only=False)["w"].tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="map_location must be a device name"):
+        minigrad.load(path, map_location={"cuda:0": "cpu"})
