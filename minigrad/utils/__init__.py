@@ -1,0 +1,1 @@
+"""Utilities under PyTorch's ``torch.utils`` paths: minigrad.utils.data, the DataLoader family."""
