@@ -100,7 +100,7 @@ class RunningMeter:
     def read(self) -> tuple[float, float]:
         if not self.count:
             return float("nan"), float("nan")
-        return float(self.loss_sum) / self.count, float(self.correct) / self.count
+        return backend.item(self.loss_sum) / self.count, backend.item(self.correct) / self.count
 
     def state_dict(self) -> dict:
         """The sums so far, for a checkpoint: a resumed run's next log averages the same steps."""

@@ -274,7 +274,8 @@ def _initial_grad(root: Tensor, grad: Tensor | None) -> Any:
                 "pass grad= of that shape (e.g. y.backward(minigrad.ones_like(y))) or reduce "
                 "it first (y.sum().backward())"
             )
-        return backend.array_module(root.data).ones_like(root.data)
+        with backend.on_device_of(root.data):
+            return backend.array_module(root.data).ones_like(root.data)
     grad_data = grad.data if isinstance(grad, Tensor) else backend.asarray(grad, device=root.device)
     if tuple(grad_data.shape) != root.shape:
         raise RuntimeError(

@@ -31,6 +31,12 @@ def gradcheck(
     (L(x + eps) - L(x - eps)) / (2 eps), one element at a time, must match. A NaN or Inf on
     either side is a mismatch, reported like any other (input, element, both values).
     """
+    tensors = [value for value in inputs if isinstance(value, Tensor)]
+    with backend.on_device_of(tensors[0].data) if tensors else backend.on_device("cpu"):
+        return _gradcheck(fn, inputs, eps, atol, rtol, seed)
+
+
+def _gradcheck(fn, inputs, eps, atol, rtol, seed) -> bool:
     inputs = tuple(_as_float64_leaf(value) for value in inputs)
     checked = [
         i for i, value in enumerate(inputs) if isinstance(value, Tensor) and value.requires_grad

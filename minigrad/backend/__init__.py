@@ -34,6 +34,7 @@ from minigrad.backend.arrays import (
     may_share_memory,
     normalize_device,
     on_device,
+    on_device_of,
     quiet_float_errors,
     raise_deferred,
     result_dtype,

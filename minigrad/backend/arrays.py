@@ -125,6 +125,14 @@ def on_device(device: str) -> Any:
     return get_cupy().cuda.Device(device_index(device))
 
 
+def on_device_of(array: Any) -> Any:
+    """on_device for the device that `array` lives on (nothing to do for a NumPy array): for
+    array work done outside Function.apply, which runs each op under its inputs' device."""
+    if isinstance(array, numpy.ndarray):
+        return contextlib.nullcontext()
+    return on_device(device_of(array))
+
+
 def default_device() -> str:
     """The device new tensors go to: $MINIGRAD_DEVICE, else "cpu"."""
     return normalize_device(os.environ.get("MINIGRAD_DEVICE", "cpu"))

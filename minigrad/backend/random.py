@@ -36,15 +36,17 @@ def rng(device: str) -> Any:
 
 def random_uniform(shape: tuple, dtype: Any, device: str, low: float = 0.0, high: float = 1.0):
     """Uniform samples in [low, high) of `shape`, made on `device`."""
-    sample = rng(device).random(shape, dtype=dtype)
-    if low != 0.0 or high != 1.0:
-        sample = sample * (high - low) + low
-    return ensure_array(sample.astype(dtype, copy=False))
+    with on_device(device):  # a GPU's generator draws on its own device only
+        sample = rng(device).random(shape, dtype=dtype)
+        if low != 0.0 or high != 1.0:
+            sample = sample * (high - low) + low
+        return ensure_array(sample.astype(dtype, copy=False))
 
 
 def random_normal(shape: tuple, dtype: Any, device: str, mean: float = 0.0, std: float = 1.0):
     """Normal samples N(mean, std^2) of `shape`, made on `device`."""
-    sample = rng(device).standard_normal(shape, dtype=dtype)
-    if mean != 0.0 or std != 1.0:
-        sample = sample * std + mean
-    return ensure_array(sample.astype(dtype, copy=False))
+    with on_device(device):
+        sample = rng(device).standard_normal(shape, dtype=dtype)
+        if mean != 0.0 or std != 1.0:
+            sample = sample * std + mean
+        return ensure_array(sample.astype(dtype, copy=False))

@@ -91,7 +91,8 @@ class _BatchNorm(Module):
             eps=self.eps,
         )
         if update_running:  # counted once batch_norm has accepted the batch
-            self.num_batches_tracked.data += 1
+            with backend.on_device_of(self.num_batches_tracked.data):
+                self.num_batches_tracked.data += 1
         return out
 
     def _check_input(self, x: Tensor) -> None:

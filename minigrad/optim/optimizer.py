@@ -95,9 +95,10 @@ class Optimizer:
             for param in group["params"]:
                 if param.grad is not None:
                     state = self.state.setdefault(param, {})
-                    if not state:
-                        self._init_state(param.data, state, group)
-                    self._update(param, param.grad.data, state, group)
+                    with backend.on_device_of(param.data):  # its state is made and kept there
+                        if not state:
+                            self._init_state(param.data, state, group)
+                        self._update(param, param.grad.data, state, group)
                     increment_version(param)
         return loss
 

@@ -83,7 +83,8 @@ class TensorDataset(Dataset):
             device = backend.device_of(array)
             if device not in on_device:
                 on_device[device] = backend.asarray(indices, device=device)
-            batch.append(array[on_device[device]])
+            with backend.on_device(device):
+                batch.append(array[on_device[device]])
         return tuple(batch)
 
 
