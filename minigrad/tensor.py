@@ -1,7 +1,8 @@
 """Tensor: a backend array plus what autograd needs (grad, requires_grad, the op that made it).
 
-Also the factories (tensor, zeros, randn, ...). The differentiable ops live in minigrad/ops,
-each declared a Tensor method or operator next to its definition with @tensor_method.
+Also the factories (tensor, zeros, randn, from_numpy, ...) and PyTorch's other names of the
+dtypes. The differentiable ops live in minigrad/ops, each declared a Tensor method or operator
+next to its definition with @tensor_method.
 """
 
 from __future__ import annotations
@@ -135,6 +136,16 @@ class Tensor:
     def zero_(self) -> Tensor:
         return self._write("zero_", Ellipsis, 0)
 
+    def uniform_(self, low: float = 0.0, high: float = 1.0) -> Tensor:
+        """Fill with samples of U(low, high) from the device's generator (see manual_seed)."""
+        samples = _samples("uniform_", backend.random_uniform, self.shape, self.dtype, self.device)
+        return self._write("uniform_", Ellipsis, samples * (high - low) + low)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with samples of N(mean, std^2) from the device's generator (see manual_seed)."""
+        samples = _samples("normal_", backend.random_normal, self.shape, self.dtype, self.device)
+        return self._write("normal_", Ellipsis, samples * std + mean)
+
     # --- conversions ----------------------------------------------------------------------
     def numpy(self) -> Any:
         """A host NumPy copy of the data."""
@@ -175,6 +186,29 @@ class Tensor:
     def long(self) -> Tensor:
         return self.to(backend.int64)
 
+    def int(self) -> Tensor:
+        return self.to(backend.int32)
+
+    def half(self) -> Tensor:
+        return self.to(backend.float16)
+
+    def bool(self) -> Tensor:
+        return self.to(backend.bool_)
+
+    def type(self, dtype: Any = None) -> Any:
+        """With no argument, the name of the tensor's type as PyTorch gives it, spelled
+        minigrad's way: 'minigrad.FloatTensor' for float32 on the CPU, 'minigrad.cuda.LongTensor'
+        for int64 on a GPU. With a dtype or such a name, the tensor converted to it (itself when
+        it already is; a name also picks the CPU or a GPU)."""
+        if dtype is None:
+            prefix = "minigrad." if self.device == "cpu" else "minigrad.cuda."
+            return prefix + _TYPE_NAMES.get(self.dtype, f"{self.dtype}Tensor")
+        if isinstance(dtype, str):
+            dtype, on_gpu = _parse_type_name(dtype)
+            if on_gpu != (self.device != "cpu"):
+                return self.to("cuda" if on_gpu else "cpu").to(dtype)
+        return self.to(dtype)
+
     def backward(self, grad: Tensor | None = None, retain_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into the .grad of every leaf below it."""
         from minigrad import autograd
@@ -208,6 +242,41 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         array = backend.to_numpy(self.data)
         return array if dtype is None else array.astype(dtype)
+
+
+# PyTorch's other names of the dtypes (minigrad.float is minigrad.float32, ...): a dict, which
+# minigrad/__init__.py exports, because this module needs the builtins float, int and bool
+DTYPE_ALIASES = {
+    "float": backend.float32,
+    "double": backend.float64,
+    "half": backend.float16,
+    "int": backend.int32,
+    "long": backend.int64,
+    "bool": backend.bool_,
+}
+
+_TYPE_NAMES = {  # Tensor.type()'s names, PyTorch's without the "torch." prefix
+    backend.float32: "FloatTensor",
+    backend.float64: "DoubleTensor",
+    backend.float16: "HalfTensor",
+    backend.int64: "LongTensor",
+    backend.int32: "IntTensor",
+    backend.uint8: "ByteTensor",
+    backend.bool_: "BoolTensor",
+}
+
+
+def _parse_type_name(name: str) -> tuple[Any, bool]:
+    """The dtype of a type name as Tensor.type() gives it, and whether it is a GPU's."""
+    on_gpu = name.startswith("minigrad.cuda.")
+    prefix = "minigrad.cuda." if on_gpu else "minigrad."
+    for dtype, type_name in _TYPE_NAMES.items():
+        if name == prefix + type_name:
+            return dtype, on_gpu
+    raise ValueError(
+        f"type: unknown type name {name!r}; expected a dtype or a name such as "
+        "'minigrad.FloatTensor' or 'minigrad.cuda.LongTensor'"
+    )
 
 
 def increment_version(tensor: Tensor) -> None:
@@ -271,6 +340,35 @@ def tensor(
     return Tensor(array, requires_grad=requires_grad)
 
 
+def from_numpy(ndarray: Any) -> Tensor:
+    """A tensor of the NumPy array's dtype that shares its memory, as torch.from_numpy: writes
+    to either show in the other."""
+    if not isinstance(ndarray, backend.HostArray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+    if ndarray.dtype.kind not in "biuf":
+        raise TypeError(
+            f"from_numpy: arrays of dtype {ndarray.dtype} are not supported; minigrad holds "
+            "bool, integer and floating point arrays"
+        )
+    return Tensor(ndarray)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor:
+    """data as a tensor, sharing its memory where it can, as torch.as_tensor: a Tensor already
+    of that dtype and device is returned itself (else converted, in the graph), an array of
+    them is wrapped without a copy, and anything else is copied as tensor() copies it."""
+    if isinstance(data, Tensor):
+        moved = data if device is None else data.to(device)
+        return moved if dtype is None else moved.to(dtype)
+    if (
+        backend.is_array(data)
+        and (dtype is None or dtype == data.dtype)
+        and (device is None or backend.normalize_device(device) == backend.device_of(data))
+    ):
+        return Tensor(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
 def _filled(fill: str, shape: tuple, dtype: Any, device: str | None, requires_grad: bool):
     device = backend.normalize_device(device)
     xp = backend.device_module(device)
@@ -284,6 +382,11 @@ def zeros(*shape: Any, dtype: Any = None, device: str | None = None, requires_gr
 
 def ones(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
     return _filled("ones", shape, dtype, device, requires_grad)
+
+
+def empty(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
+    """A tensor whose values are whatever its new memory held: fill it before reading it."""
+    return _filled("empty", shape, dtype, device, requires_grad)
 
 
 def full(
@@ -301,29 +404,110 @@ def full(
     return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(
-        other.shape, dtype=dtype or other.dtype, device=other.device, requires_grad=requires_grad
-    )
+def _like(other: Tensor, dtype: Any, device: str | None) -> dict:
+    """The dtype and device of a *_like factory's result: other's, unless given."""
+    return {
+        "dtype": other.dtype if dtype is None else dtype,
+        "device": other.device if device is None else device,
+    }
 
 
-def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return ones(
-        other.shape, dtype=dtype or other.dtype, device=other.device, requires_grad=requires_grad
-    )
+def zeros_like(other: Tensor, *, dtype: Any = None, device: str | None = None, requires_grad=False):
+    return zeros(other.shape, **_like(other, dtype, device), requires_grad=requires_grad)
+
+
+def ones_like(other: Tensor, *, dtype: Any = None, device: str | None = None, requires_grad=False):
+    return ones(other.shape, **_like(other, dtype, device), requires_grad=requires_grad)
+
+
+def empty_like(other: Tensor, *, dtype: Any = None, device: str | None = None, requires_grad=False):
+    return empty(other.shape, **_like(other, dtype, device), requires_grad=requires_grad)
+
+
+def full_like(
+    other: Tensor,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: str | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of other's shape filled with fill_value, in other's dtype unless given."""
+    return full(other.shape, fill_value, **_like(other, dtype, device), requires_grad=requires_grad)
+
+
+def _samples(op: str, draw: Callable, shape: tuple, dtype: Any, device: str) -> Any:
+    """Samples of shape from a backend draw (random_uniform, random_normal) in a floating dtype;
+    float16 is drawn in float32, which the generators make, and rounded."""
+    if not backend.is_floating(dtype):
+        raise TypeError(f"{op}: random samples need a floating dtype, got {dtype}")
+    drawn = backend.float64 if dtype == backend.float64 else backend.float32
+    return draw(shape, drawn, device).astype(dtype, copy=False)
 
 
 def rand(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
     """Uniform samples in [0, 1) from the device's generator (see manual_seed)."""
     device = backend.normalize_device(device)
-    array = backend.random_uniform(as_shape(shape), dtype or backend.float32, device)
+    array = _samples(
+        "rand", backend.random_uniform, as_shape(shape), dtype or backend.float32, device
+    )
     return Tensor(array, requires_grad=requires_grad)
 
 
 def randn(*shape: Any, dtype: Any = None, device: str | None = None, requires_grad=False):
     """Standard normal samples from the device's generator (see manual_seed)."""
     device = backend.normalize_device(device)
-    array = backend.random_normal(as_shape(shape), dtype or backend.float32, device)
+    array = _samples(
+        "randn", backend.random_normal, as_shape(shape), dtype or backend.float32, device
+    )
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def rand_like(other: Tensor, *, dtype: Any = None, device: str | None = None, requires_grad=False):
+    return rand(other.shape, **_like(other, dtype, device), requires_grad=requires_grad)
+
+
+def randn_like(other: Tensor, *, dtype: Any = None, device: str | None = None, requires_grad=False):
+    return randn(other.shape, **_like(other, dtype, device), requires_grad=requires_grad)
+
+
+def randint(
+    low: int = 0,
+    high: int | None = None,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: str | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers drawn uniformly from [low, high), int64 unless dtype is given, from the
+    device's generator; randint(high, size) draws from [0, high), as in PyTorch."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=size)
+        low, high = 0, low
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint: size must be a tuple of ints, got {size!r}")
+    if low >= high:
+        raise ValueError(f"randint: low must be less than high, got low={low}, high={high}")
+    device = backend.normalize_device(device)
+    with backend.on_device(device):  # a GPU's generator draws on its own device only
+        draws = backend.rng(device).integers(low, high, size=tuple(size), dtype=backend.int64)
+        array = backend.ensure_array(draws).astype(dtype or backend.int64, copy=False)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def randperm(
+    n: int, *, dtype: Any = None, device: str | None = None, requires_grad: bool = False
+) -> Tensor:
+    """A random permutation of 0..n-1 (int64 unless dtype is given) from the device's
+    generator: the order that sorts n uniform draws."""
+    if n < 0:
+        raise ValueError(f"randperm: n must be non-negative, got {n}")
+    device = backend.normalize_device(device)
+    with backend.on_device(device):
+        order = backend.random_uniform((n,), backend.float64, device).argsort()
+        array = order.astype(dtype or backend.int64)
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -352,3 +536,23 @@ def eye(
 ) -> Tensor:
     xp = backend.device_module(backend.normalize_device(device))
     return Tensor(xp.eye(n, m, dtype=dtype or backend.float32), requires_grad=requires_grad)
+
+
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: str | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """`steps` evenly spaced values from start to end, both included (float32 unless dtype is
+    given; an integer dtype truncates them, as PyTorch's)."""
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    device = backend.normalize_device(device)
+    with backend.on_device(device):
+        values = backend.device_module(device).linspace(start, end, steps, dtype=backend.float64)
+        array = values.astype(dtype or backend.float32)
+    return Tensor(array, requires_grad=requires_grad)

@@ -1,4 +1,5 @@
-"""Elementwise ops: arithmetic with broadcasting, unary math, activations, casts and moves.
+"""Elementwise ops: arithmetic with broadcasting, unary math, activations, masked_fill, casts
+and moves, comparisons (bool results, no graph), and the in-place forms (add_, clamp_, ...).
 
 Every binary op accepts Tensors and Python scalars on either side, and its result has the
 dtype PyTorch gives it (backend.result_dtype): the inputs are cast to that dtype first, through
@@ -12,7 +13,7 @@ import math
 from typing import Any
 
 from minigrad import backend
-from minigrad.arguments import unbroadcast
+from minigrad.arguments import check_like, unbroadcast
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor, tensor_method
 
@@ -30,10 +31,21 @@ __all__ = [
     "tanh",
     "sigmoid",
     "relu",
+    "sin",
+    "cos",
     "clamp",
     "maximum",
     "minimum",
     "where",
+    "masked_fill",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "equal",
+    "allclose",
 ]
 
 
@@ -213,6 +225,34 @@ class Abs(Function):
     def backward(ctx, grad):
         x = ctx.saved_tensors[0]
         return grad * backend.array_module(x).sign(x)
+
+
+class Sin(Function):
+    """y = sin x;  dx = dy * cos x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.array_module(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        return grad * backend.array_module(x).cos(x)
+
+
+class Cos(Function):
+    """y = cos x;  dx = -dy * sin x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.array_module(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        return -grad * backend.array_module(x).sin(x)
 
 
 class Tanh(Function):
@@ -435,9 +475,149 @@ maximum = tensor_method("maximum")(_binary(Maximum))
 minimum = tensor_method("minimum")(_binary(Minimum))
 
 
+def _unary(op: type[Function], floating: bool = False):
+    """The functional form of a one-input op; a `floating` one (exp, sin, ...) takes an integer
+    or bool tensor as float32, as PyTorch does."""
+
+    def apply(x: Tensor) -> Tensor:
+        if floating and not backend.is_floating(x.dtype):
+            x = cast(x, backend.float32)
+        return op.apply(x)
+
+    apply.__name__ = op.__name__.lower()
+    apply.__doc__ = op.__doc__
+    return apply
+
+
+neg = tensor_method("neg", "__neg__")(_unary(Neg))
+exp = tensor_method("exp")(_unary(Exp, floating=True))
+log = tensor_method("log")(_unary(Log, floating=True))
+sqrt = tensor_method("sqrt")(_unary(Sqrt, floating=True))
+abs = tensor_method("abs", "__abs__")(_unary(Abs))  # noqa: A001
+tanh = tensor_method("tanh")(_unary(Tanh, floating=True))
+sigmoid = tensor_method("sigmoid")(_unary(Sigmoid, floating=True))
+relu = tensor_method("relu")(_unary(ReLU))
+sin = tensor_method("sin")(_unary(Sin, floating=True))
+cos = tensor_method("cos")(_unary(Cos, floating=True))
+
+
+@tensor_method("clamp")
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if not backend.is_floating(x.dtype) and any(isinstance(bound, float) for bound in (min, max)):
+        x = cast(x, backend.float32)  # an integer tensor with a float bound: float32, as PyTorch
+    return Clamp.apply(x, low=min, high=max)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise choice: a where condition is true, else b (gradients flow to a and b)."""
+    like = next(v for v in (condition, a, b) if isinstance(v, Tensor))
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    condition = backend.asarray(condition, dtype=backend.bool_, device=like.device)
+    return Where.apply(condition, *_promoted(_operand(a, like), _operand(b, like)))
+
+
+@tensor_method("masked_fill")
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """y = value where mask else x, in x's dtype (the bool mask broadcasts with x);
+    dx = dy where not mask, and for a 0-d tensor value dvalue = the sum of dy where mask."""
+    mask = mask.data if isinstance(mask, Tensor) else backend.asarray(mask, device=x.device)
+    if mask.dtype != backend.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ValueError(
+                "masked_fill: value must be a number or a 0-d tensor, got a tensor of shape "
+                f"{value.shape}"
+            )
+        value = cast(to_device(value, x.device), x.dtype)
+    else:
+        value = backend.asarray(value, dtype=x.dtype, device=x.device)
+    return Where.apply(backend.to_device(mask, x.device), value, x)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    if x.dtype == dtype:
+        return x
+    if not backend.is_floating(dtype):  # an integer or bool result has no gradient, as in PyTorch
+        with backend.on_device_of(x.data):
+            return Tensor(x.data.astype(dtype))
+    return Cast.apply(x, dtype=dtype)
+
+
+def to_device(x: Tensor, device: str) -> Tensor:
+    device = backend.normalize_device(device)
+    if x.device == device:
+        return x
+    return ToDevice.apply(x, device=device)
+
+
+# --- comparisons: bool results, no graph ----------------------------------------------------
+
+
+def _comparison(name: str, ufunc: str):
+    """The comparison `name` (eq, lt, ...): x against a tensor or number, elementwise with
+    broadcasting, as a bool Tensor with no graph."""
+
+    def compare(x: Tensor, other: Any) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        xp = backend.array_module(x.data)
+        with backend.on_device_of(x.data):
+            return Tensor(backend.ensure_array(getattr(xp, ufunc)(x.data, other_data)))
+
+    compare.__name__ = name
+    return compare
+
+
+eq = tensor_method("eq", "__eq__")(_comparison("eq", "equal"))
+ne = tensor_method("ne", "__ne__")(_comparison("ne", "not_equal"))
+lt = tensor_method("lt", "__lt__")(_comparison("lt", "less"))
+le = tensor_method("le", "__le__")(_comparison("le", "less_equal"))
+gt = tensor_method("gt", "__gt__")(_comparison("gt", "greater"))
+ge = tensor_method("ge", "__ge__")(_comparison("ge", "greater_equal"))
+
+
+def _check_pair(op: str, a: Any, b: Any, same_dtype: bool) -> None:
+    for name, value in (("input", a), ("other", b)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
+    check_like(op, "other", b, a, same_dtype=same_dtype)
+
+
+def _every(array: Any) -> bool:
+    """Whether every entry of a bool array is true, as a Python bool."""
+    with backend.on_device_of(array):
+        return bool(backend.item(backend.ensure_array(array.all())))
+
+
+@tensor_method("equal")
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True when a and b have the same shape and the same values, of any dtypes (NaN equals
+    nothing), as torch.equal."""
+    _check_pair("equal", a, b, same_dtype=False)
+    return a.shape == b.shape and _every(eq(a, b).data)
+
+
+@tensor_method("allclose")
+def allclose(
+    a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
+    """True when |a - b| <= atol + rtol * |b| everywhere (a and b broadcast, and share a dtype;
+    NaNs count as close to each other only with equal_nan), as torch.allclose."""
+    _check_pair("allclose", a, b, same_dtype=True)
+    xp = backend.array_module(a.data)
+    with backend.on_device_of(a.data):
+        return _every(xp.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+# --- in-place forms ---------------------------------------------------------------------------
+
+
 def _in_place(name: str, function: Any):
-    """The Tensor method `name` (add_, __iadd__, ...): self = function(self, other), written into
-    self's own array, so `param -= lr * param.grad` under no_grad changes the parameter.
+    """The Tensor method `name` (add_, clamp_, __iadd__, ...): self = function(self, ...),
+    written into self's own array, so `param -= lr * param.grad` under no_grad changes the
+    parameter.
 
     minigrad does not differentiate in-place writes: on a tensor that requires grad they need
     no_grad, except that an augmented assignment to a tensor computed by an op
@@ -445,13 +625,13 @@ def _in_place(name: str, function: Any):
     in-place op equals in value and gradient."""
     augmented = name.startswith("__i")
 
-    def method(self: Tensor, other: Any) -> Tensor:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         from minigrad.autograd import is_grad_enabled, no_grad
 
         if augmented and self._ctx is not None and self.requires_grad and is_grad_enabled():
-            return function(self, other)
+            return function(self, *args)
         with no_grad():
-            result = function(self, other)
+            result = function(self, *args, **kwargs)
         if result.shape != self.shape:
             raise RuntimeError(
                 f"{name}: the result has shape {result.shape} but the tensor has shape "
@@ -473,71 +653,23 @@ for _name, _function in (
     ("sub_", sub),
     ("mul_", mul),
     ("div_", div),
+    ("pow_", pow),
     ("__iadd__", add),
     ("__isub__", sub),
     ("__imul__", mul),
     ("__itruediv__", div),
+    ("__ipow__", pow),
+    ("neg_", neg),
+    ("exp_", exp),
+    ("log_", log),
+    ("sqrt_", sqrt),
+    ("abs_", abs),
+    ("tanh_", tanh),
+    ("sigmoid_", sigmoid),
+    ("relu_", relu),
+    ("sin_", sin),
+    ("cos_", cos),
+    ("clamp_", clamp),
+    ("masked_fill_", masked_fill),
 ):
     tensor_method(_name)(_in_place(_name, _function))
-
-
-def _unary(op: type[Function]):
-    def apply(x: Tensor) -> Tensor:
-        return op.apply(x)
-
-    apply.__name__ = op.__name__.lower()
-    apply.__doc__ = op.__doc__
-    return apply
-
-
-neg = tensor_method("neg", "__neg__")(_unary(Neg))
-exp = tensor_method("exp")(_unary(Exp))
-log = tensor_method("log")(_unary(Log))
-sqrt = tensor_method("sqrt")(_unary(Sqrt))
-abs = tensor_method("abs", "__abs__")(_unary(Abs))  # noqa: A001
-tanh = tensor_method("tanh")(_unary(Tanh))
-sigmoid = tensor_method("sigmoid")(_unary(Sigmoid))
-relu = tensor_method("relu")(_unary(ReLU))
-
-
-@tensor_method("clamp")
-def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
-    return Clamp.apply(x, low=min, high=max)
-
-
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise choice: a where condition is true, else b (gradients flow to a and b)."""
-    like = next(v for v in (condition, a, b) if isinstance(v, Tensor))
-    condition = condition.data if isinstance(condition, Tensor) else condition
-    condition = backend.asarray(condition, dtype=backend.bool_, device=like.device)
-    return Where.apply(condition, *_promoted(_operand(a, like), _operand(b, like)))
-
-
-def cast(x: Tensor, dtype: Any) -> Tensor:
-    if x.dtype == dtype:
-        return x
-    return Cast.apply(x, dtype=dtype)
-
-
-def to_device(x: Tensor, device: str) -> Tensor:
-    device = backend.normalize_device(device)
-    if x.device == device:
-        return x
-    return ToDevice.apply(x, device=device)
-
-
-def _comparison(name: str):
-    """The operator `name` (__eq__, __lt__, ...): an elementwise bool Tensor, with no graph."""
-
-    def compare(self: Tensor, other: Any) -> Tensor:
-        other_data = other.data if isinstance(other, Tensor) else other
-        return Tensor(backend.ensure_array(getattr(self.data, name)(other_data)))
-
-    compare.__name__ = name
-    return compare
-
-
-for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"):
-    tensor_method(_name)(_comparison(_name))

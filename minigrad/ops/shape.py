@@ -1,6 +1,7 @@
-"""Ops that move values around without arithmetic: reshape, permute, expand, index, cat, stack.
+"""Ops that move values around without arithmetic: reshape, permute, expand, repeat, flip,
+clone, index (getitem, gather, index_select), split and chunk, cat, stack.
 
-view, flatten, squeeze and unsqueeze are reshapes; transpose and .T are permutations.
+view, flatten, squeeze and unsqueeze are reshapes; transpose, t() and .T are permutations.
 """
 
 from __future__ import annotations
@@ -13,7 +14,23 @@ from minigrad.arguments import as_shape, normalize_dim, unbroadcast
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor, tensor_method
 
-__all__ = ["reshape", "flatten", "permute", "transpose", "unsqueeze", "squeeze", "cat", "stack"]
+__all__ = [
+    "reshape",
+    "flatten",
+    "permute",
+    "transpose",
+    "t",
+    "unsqueeze",
+    "squeeze",
+    "flip",
+    "clone",
+    "gather",
+    "index_select",
+    "split",
+    "chunk",
+    "cat",
+    "stack",
+]
 
 
 class Reshape(Function):
@@ -58,6 +75,50 @@ class Expand(Function):
         return unbroadcast(grad, ctx.shape)
 
 
+class Repeat(Function):
+    """y = x tiled `repeats[d]` times along each dim d (x given leading size-1 dims first, so
+    that it has one per repeat);  dx = dy summed over the copies: dy viewed as
+    (r0, n0, r1, n1, ...) and summed over the r axes."""
+
+    @staticmethod
+    def forward(ctx, x, repeats=()):
+        ctx.shape, ctx.repeats = x.shape, repeats
+        padded = (1,) * (len(repeats) - x.ndim) + x.shape
+        return backend.array_module(x).tile(x.reshape(padded), repeats)
+
+    @staticmethod
+    def backward(ctx, grad):
+        padded = (1,) * (len(ctx.repeats) - len(ctx.shape)) + ctx.shape
+        copies_and_sizes = tuple(n for pair in zip(ctx.repeats, padded) for n in pair)
+        copies_axes = tuple(range(0, 2 * len(padded), 2))
+        return grad.reshape(copies_and_sizes).sum(axis=copies_axes).reshape(ctx.shape)
+
+
+class Flip(Function):
+    """y = x with the order of its entries reversed along axes;  dx = dy reversed back."""
+
+    @staticmethod
+    def forward(ctx, x, axes=()):
+        ctx.axes = axes
+        return backend.array_module(x).flip(x, axes).copy()  # a copy, as PyTorch's flip
+
+    @staticmethod
+    def backward(ctx, grad):
+        return backend.array_module(grad).flip(grad, ctx.axes)
+
+
+class Clone(Function):
+    """y = a copy of x;  dx = dy."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
 class GetItem(Function):
     """y = x[key];  dx = zeros with dy added at the indexed positions (repeats accumulate)."""
 
@@ -75,6 +136,23 @@ class GetItem(Function):
         else:
             grad_x[ctx.key] = grad
         return grad_x
+
+
+class Gather(GetItem):
+    """y[i][j] = x[index[i][j]][j] for axis 0 (x[i][index[i][j]] for axis 1, and so on): x
+    indexed by `index` along axis and by each position's own coordinates along the others;
+    dx = zeros with dy added at the gathered positions (repeats accumulate), as for getitem."""
+
+    @staticmethod
+    def forward(ctx, x, index=None, axis=0):
+        xp = backend.array_module(index)
+        key = tuple(
+            index
+            if other_axis == axis
+            else xp.arange(size).reshape((-1,) + (1,) * (index.ndim - other_axis - 1))
+            for other_axis, size in enumerate(index.shape)
+        )
+        return GetItem.forward(ctx, x, key=key)
 
 
 def _has_integer_array(key: Any) -> bool:
@@ -164,6 +242,17 @@ def T(x: Tensor) -> Tensor:  # noqa: N802 (PyTorch's name)
 tensor_method("T")(property(T))
 
 
+@tensor_method("t")
+def t(x: Tensor) -> Tensor:
+    """The matrix transpose: a 2-d tensor with its dims swapped, a 0-d or 1-d one as it is."""
+    if x.ndim > 2:
+        raise ValueError(
+            f"t: expects a tensor with at most 2 dimensions, got shape {x.shape}; use "
+            "transpose(dim0, dim1) or permute"
+        )
+    return T(x)
+
+
 @tensor_method("unsqueeze")
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     dim = normalize_dim(dim, x.ndim + 1)
@@ -195,6 +284,62 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
         raise ValueError(f"expand: cannot expand shape {x.shape} to {sizes}") from None
 
 
+def _shape_of(op: str, other: Any) -> tuple:
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}: other must be a Tensor, got {type(other).__name__}")
+    return other.shape
+
+
+@tensor_method("view_as")
+def view_as(x: Tensor, other: Tensor) -> Tensor:
+    """x viewed with other's shape: x.view(other.shape)."""
+    return reshape(x, _shape_of("view_as", other))
+
+
+@tensor_method("reshape_as")
+def reshape_as(x: Tensor, other: Tensor) -> Tensor:
+    """x reshaped to other's shape: x.reshape(other.shape)."""
+    return reshape(x, _shape_of("reshape_as", other))
+
+
+@tensor_method("expand_as")
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """x broadcast to other's shape, without copying: x.expand(other.shape)."""
+    return expand(x, _shape_of("expand_as", other))
+
+
+@tensor_method("repeat")
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """x tiled sizes[d] times along each dim d (a copy); more sizes than dims add leading dims,
+    as numpy.tile does."""
+    repeats = as_shape(sizes)
+    if len(repeats) < x.ndim:
+        raise ValueError(
+            f"repeat: got {len(repeats)} repeat sizes {repeats} for a tensor of shape {x.shape}; "
+            "give one per dimension at least"
+        )
+    if any(size < 0 for size in repeats):
+        raise ValueError(f"repeat: repeat sizes must be non-negative, got {repeats}")
+    return Repeat.apply(x, repeats=repeats)
+
+
+@tensor_method("flip")
+def flip(x: Tensor, *dims: Any) -> Tensor:
+    """x with its entries in reverse order along each of dims (a copy)."""
+    dims = as_shape(dims)
+    axes = [normalize_dim(dim, x.ndim) for dim in dims]
+    for position, axis in enumerate(axes):
+        if axis in axes[:position]:
+            raise ValueError(f"flip: dim {axis} appears more than once in dims {dims}")
+    return Flip.apply(x, axes=tuple(axes) if x.ndim else ())
+
+
+@tensor_method("clone")
+def clone(x: Tensor) -> Tensor:
+    """A copy of x that stays in the graph (the gradient flows back to x)."""
+    return Clone.apply(x)
+
+
 @tensor_method("__getitem__")
 def getitem(x: Tensor, key: Any) -> Tensor:
     """x[key] for ints, slices, None, Ellipsis, integer arrays and boolean masks."""
@@ -216,6 +361,130 @@ def _index_part(part: Any, device: str) -> Any:
     if backend.is_array(part):
         return backend.to_device(part, device)
     return part
+
+
+def _checked_index(op: str, index: Any, device: str) -> Any:
+    """The array of an index Tensor (int64 or int32, as PyTorch takes) on `device`."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}: index must be a Tensor of int64, got {type(index).__name__}")
+    if index.dtype not in (backend.int64, backend.int32):
+        raise TypeError(f"{op}: index must have dtype int64 or int32, got {index.dtype}")
+    return backend.to_device(index.data, device)
+
+
+def _check_in_range(op: str, index: Any, size: int, dim: int) -> None:
+    """Every index must lie in [0, size) (PyTorch's rule: no negative indices). On the CPU the
+    bad ones are named at once; on a GPU the check is deferred to the next read from the device
+    (backend.defer_check), so that indexing never waits for the device."""
+    if not index.size:
+        return
+    with backend.on_device_of(index):
+        out_of_range = ((index < 0) | (index >= size)).any()
+    if type(index) is not backend.HostArray:
+        backend.defer_check(
+            out_of_range,
+            f"{op}: an index lay out of range for dim {dim} of size {size} (valid indices are "
+            f"0..{size - 1}); on a GPU indices are checked at the next read from the device",
+        )
+    elif out_of_range:
+        bad = sorted({value for value in index.ravel().tolist() if not 0 <= value < size})
+        shown = ", ".join(str(value) for value in bad[:10]) + (", ..." if len(bad) > 10 else "")
+        raise IndexError(
+            f"{op}: index {shown} out of range for dim {dim} of size {size} (valid indices are "
+            f"0..{size - 1})"
+        )
+
+
+@tensor_method("gather")
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """x at `index` along dim (out[i][j] = x[i][index[i][j]] for dim 1), index having x's
+    number of dims and no larger a size than x's in the others; see Gather."""
+    axis = normalize_dim(dim, x.ndim)
+    index_data = _checked_index("gather", index, x.device)
+    if index.ndim != x.ndim:
+        raise ValueError(
+            f"gather: index has shape {index.shape} but the input has shape {x.shape}; they "
+            "must have the same number of dimensions"
+        )
+    if x.ndim == 0:  # dim 0 of a 0-d tensor: index 0 of the tensor as one entry
+        return gather(x.reshape(1), 0, index.reshape(1)).reshape(())
+    for other_axis, (wanted, size) in enumerate(zip(index.shape, x.shape)):
+        if other_axis != axis and wanted > size:
+            raise ValueError(
+                f"gather: index has shape {index.shape}, larger than the input's {x.shape} in "
+                f"dim {other_axis} (only dim {axis}, the gathered one, may be larger)"
+            )
+    _check_in_range("gather", index_data, x.shape[axis], axis)
+    return Gather.apply(x, index=index_data, axis=axis)
+
+
+@tensor_method("index_select")
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of x at `index` (a 0-d or 1-d int tensor) along dim, in that order, repeats
+    allowed; the gradient is added back at those entries (repeats accumulate)."""
+    axis = normalize_dim(dim, x.ndim)
+    index_data = _checked_index("index_select", index, x.device)
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 0-d or 1-d, got shape {index.shape}")
+    if x.ndim == 0:  # dim 0 of a 0-d tensor: the tensor itself, at index 0
+        return index_select(x.reshape(1), 0, index).reshape(())
+    index_data = index_data.reshape(-1)
+    _check_in_range("index_select", index_data, x.shape[axis], axis)
+    return GetItem.apply(x, key=(slice(None),) * axis + (index_data,))
+
+
+@tensor_method("split")
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """x cut along dim into pieces of split_size_or_sections entries (an int: the last piece
+    may be smaller) or of the sizes it lists (which must add up to the dim's size). The pieces
+    are views of x, as in PyTorch."""
+    axis, length = _split_dim("split", x, dim)
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size < 0 or (size == 0 and length > 0):
+            raise ValueError(
+                f"split: split_size must be positive (0 only for an empty dim), got {size} for "
+                f"dim {axis} of size {length}"
+            )
+        whole, rest = divmod(length, size) if size else (0, 0)
+        sizes = [size] * whole + ([rest] if rest else [])
+        return _pieces(x, axis, sizes or [0])  # an empty dim: one empty piece
+    sizes = list(split_size_or_sections)
+    if any(size < 0 for size in sizes) or sum(sizes) != length:
+        raise ValueError(
+            f"split: the sizes {sizes} must be non-negative and add up to {length}, the size "
+            f"of dim {axis}"
+        )
+    return _pieces(x, axis, sizes)
+
+
+@tensor_method("chunk")
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """x cut along dim into `chunks` pieces of ceil(size / chunks) entries, the last one
+    smaller; fewer pieces when the size does not need them all, as in PyTorch."""
+    axis, length = _split_dim("chunk", x, dim)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    if length == 0:
+        return _pieces(x, axis, [0] * chunks)
+    return split(x, -(-length // chunks), axis)
+
+
+def _split_dim(op: str, x: Tensor, dim: int) -> tuple[int, int]:
+    if x.ndim == 0:
+        raise ValueError(f"{op}: expects a tensor with at least 1 dimension, got a 0-d tensor")
+    axis = normalize_dim(dim, x.ndim)
+    return axis, x.shape[axis]
+
+
+def _pieces(x: Tensor, axis: int, sizes: list[int]) -> tuple[Tensor, ...]:
+    """x cut along axis into consecutive pieces of these sizes, each a slice of x."""
+    pieces, start = [], 0
+    for size in sizes:
+        key = (slice(None),) * axis + (slice(start, start + size),)
+        pieces.append(GetItem.apply(x, key=key))
+        start += size
+    return tuple(pieces)
 
 
 def cat(tensors: Any, dim: int = 0) -> Tensor:
