@@ -8,36 +8,67 @@ from minigrad.tensor import Tensor
 
 
 class _Pool2d(Module):
-    """What the windowed pools share: kernel_size, stride (kernel_size when None), padding."""
+    """What the windowed pools share: kernel_size, stride (kernel_size when None), padding and
+    ceil_mode."""
 
     def __init__(
         self,
         kernel_size: int | tuple[int, int],
         stride: int | tuple[int, int] | None = None,
         padding: int | tuple[int, int] = 0,
+        ceil_mode: bool = False,
     ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
+        self.ceil_mode = ceil_mode
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool2d(_Pool2d):
-    """The maximum of each kernel_size window (stride defaults to kernel_size, -inf padding)."""
+    """The maximum of each kernel_size window (stride defaults to kernel_size, -inf padding);
+    ceil_mode=True keeps the partial windows at the bottom and right, as in PyTorch."""
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        *,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode)
 
     def forward(self, x: Tensor) -> Tensor:
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (", ceil_mode=True" if self.ceil_mode else "")
 
 
 class AvgPool2d(_Pool2d):
-    """The mean of each kernel_size window (stride defaults to kernel_size; the zero padding
-    counts in the mean, count_include_pad=True)."""
+    """The mean of each kernel_size window (stride defaults to kernel_size); the zero padding
+    counts in the mean unless count_include_pad=False; ceil_mode=True keeps the partial windows
+    at the bottom and right, whose cells past the padding never count, as in PyTorch."""
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad = count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return avg_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
+        )
 
 
 class AdaptiveAvgPool2d(Module):

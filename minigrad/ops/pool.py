@@ -1,4 +1,5 @@
-"""Pooling on (N, C, H, W) tensors: max, average and adaptive average pooling.
+"""Pooling on (N, C, H, W) tensors: max, average and adaptive average pooling (the windowed
+two with PyTorch's ceil_mode, and count_include_pad for the average).
 
 Max and average pooling loop over the kernel offsets like convolution (one strided slice of
 the whole batch per offset, never over pixels or the batch); adaptive average pooling is two
@@ -114,14 +115,18 @@ def _tiles_exactly(x_shape: tuple, kernel: Pair, stride: Pair, pads: Pads) -> bo
 
 
 class AvgPool2d(Function):
-    """y[n, c, p, q] = (1 / (kh kw)) sum_{i, j} x_pad[n, c, s_h p + i, s_w q + j], x_pad padded
-    with zeros that count in the average (count_include_pad=True, PyTorch's default).
+    """y[n, c, p, q] = (1 / m[p, q]) sum_{i, j} x_pad[n, c, s_h p + i, s_w q + j], x_pad padded
+    with zeros, where m[p, q] counts the window's cells that lie in the counted region: the
+    input with its padding (count_include_pad=True, PyTorch's default) or the input alone.
+    The rows and columns that ceil_mode adds after the padding never count, so there m is the
+    window clipped to the padded input, as in PyTorch; elsewhere, with the padding counted,
+    m = kh kw.
 
-    dx_pad[n, c, s_h p + i, s_w q + j] += dy[n, c, p, q] / (kh kw) for every offset (i, j).
+    dx_pad[n, c, s_h p + i, s_w q + j] += dy[n, c, p, q] / m[p, q] for every offset (i, j).
     """
 
     @staticmethod
-    def forward(ctx, x, kernel=(1, 1), stride=(1, 1), pads=NO_PADS):
+    def forward(ctx, x, kernel=(1, 1), stride=(1, 1), pads=NO_PADS, counted=None):
         xp = backend.array_module(x)
         n, c, h, w = x.shape
         out_size = window.output_size((h, w), kernel, stride, pads)
@@ -129,19 +134,42 @@ class AvgPool2d(Function):
         out = xp.zeros((n, c, *out_size), dtype=x.dtype)
         for _, _, rows, columns in window.windows(kernel, out_size, stride):
             out += padded[:, :, rows, columns]
-        out /= kernel[0] * kernel[1]
-        ctx.geometry = (x.shape, kernel, stride, pads)
+        counted = pads if counted is None else counted
+        divisor = _window_counts((h, w), kernel, stride, pads, counted, out_size, x.dtype, xp)
+        out /= divisor
+        ctx.geometry = (x.shape, kernel, stride, pads, divisor)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x_shape, kernel, stride, pads = ctx.geometry
-        share = grad / (kernel[0] * kernel[1])
+        x_shape, kernel, stride, pads, divisor = ctx.geometry
+        share = grad / divisor
         xp = backend.array_module(grad)
         grad_padded = xp.zeros(window.padded_shape(x_shape, pads), dtype=grad.dtype)
         for _, _, rows, columns in window.windows(kernel, grad.shape[2:], stride):
             grad_padded[:, :, rows, columns] += share
         return xp.ascontiguousarray(window.interior(grad_padded, pads))
+
+
+def _window_counts(
+    size: Pair, kernel: Pair, stride: Pair, pads: Pads, counted: Pads, out_size: Pair, dtype, xp
+) -> Any:
+    """m[p, q], the number of cells of window (p, q) inside the counted region, which reaches
+    counted = ((top, bottom), (left, right)) beyond the input: kh kw when that region is all of
+    the padded input, else an (out_h, out_w) array. Along each axis, window p spans padded
+    positions [s p, s p + k) and the region [before - counted_before, before + size +
+    counted_after); m is the product of the two axes' overlaps."""
+    if counted == pads:
+        return kernel[0] * kernel[1]
+    overlaps = []
+    for length, k, s, (before, _), (counted_before, counted_after), out in zip(
+        size, kernel, stride, pads, counted, out_size
+    ):
+        start = xp.arange(out) * s
+        first = xp.maximum(start, before - counted_before)
+        end = xp.minimum(start + k, before + length + counted_after)
+        overlaps.append(end - first)
+    return (overlaps[0][:, None] * overlaps[1][None, :]).astype(dtype)
 
 
 class AdaptiveAvgPool2d(Function):
@@ -188,19 +216,28 @@ def _adaptive_window_means(size: int, out_size: int, dtype: Any, xp: Any) -> Any
 # --- the functional API: argument checks at the boundary -----------------------------------
 
 
-def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, op: str):
+def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool, op: str):
+    """The checked kernel, stride and padding of a windowed pool, the padding as
+    ((top, bottom), (left, right)): once as given, and once with the rows and columns that
+    ceil_mode's last windows reach into added at the bottom and right."""
     window.check_input(x, op)
     kernel = window.pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else window.pair(stride, "stride", op)
     pad_h, pad_w = window.pair(padding, "padding", op)
     pads = ((pad_h, pad_h), (pad_w, pad_w))
-    window.check_geometry(x, kernel, stride, pads, op)
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(f"{op}: ceil_mode must be True or False, got {ceil_mode!r}")
+    extended = pads
+    positive = min(kernel) > 0 and min(stride) > 0 and min(pad_h, pad_w) >= 0
+    if ceil_mode and positive:  # (bad values get check_geometry's errors)
+        extended = window.ceil_mode_pads(x.shape[2:], kernel, stride, pads, op)
+    window.check_geometry(x, kernel, stride, extended, op)
     if 2 * pad_h > kernel[0] or 2 * pad_w > kernel[1]:
         raise ValueError(
             f"{op}: padding must be at most half the kernel size, got padding {(pad_h, pad_w)} "
             f"for kernel {kernel}"
         )
-    return kernel, stride, pads
+    return kernel, stride, pads, extended
 
 
 def max_pool2d(
@@ -208,10 +245,14 @@ def max_pool2d(
     kernel_size: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = 0,
+    *,
+    ceil_mode: bool = False,
 ) -> Tensor:
     """Maximum over each kh x kw window of x (N, C, H, W); stride defaults to kernel_size and the
-    padding is -inf, so it never wins."""
-    kernel, stride, pads = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
+    padding is -inf, so it never wins. ceil_mode=True rounds the output size up, as PyTorch:
+    out = ceil((size + 2 pad - k) / s) + 1, less one when the last window would start past the
+    input and its left padding; the last windows may then be partial."""
+    kernel, stride, _, pads = _pool_args(x, kernel_size, stride, padding, ceil_mode, "max_pool2d")
     return MaxPool2d.apply(x, kernel=kernel, stride=stride, pads=pads)
 
 
@@ -220,11 +261,22 @@ def avg_pool2d(
     kernel_size: int | tuple[int, int],
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
 ) -> Tensor:
-    """Mean over each kh x kw window of x (N, C, H, W); stride defaults to kernel_size and the
-    zero padding counts in the mean (count_include_pad=True)."""
-    kernel, stride, pads = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
-    return AvgPool2d.apply(x, kernel=kernel, stride=stride, pads=pads)
+    """Mean over each kh x kw window of x (N, C, H, W); stride defaults to kernel_size. The zero
+    padding counts in the mean with count_include_pad=True (the default), not with False;
+    ceil_mode as in max_pool2d, where the cells past the padding never count (PyTorch's
+    divisors for the partial windows)."""
+    kernel, stride, pads, extended = _pool_args(
+        x, kernel_size, stride, padding, ceil_mode, "avg_pool2d"
+    )
+    if not isinstance(count_include_pad, bool):
+        raise TypeError(
+            f"avg_pool2d: count_include_pad must be True or False, got {count_include_pad!r}"
+        )
+    counted = pads if count_include_pad else NO_PADS
+    return AvgPool2d.apply(x, kernel=kernel, stride=stride, pads=extended, counted=counted)
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
