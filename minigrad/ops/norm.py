@@ -1,5 +1,6 @@
 """Batch normalization: one fused Function with the derived backward, the same math as a graph
-of primitive ops (to check and compare the two derivations), and the running-statistics update.
+of primitive ops (to check and compare the two derivations), and the running-statistics update;
+layer and group normalization built the same way (one fused Function and a graph version).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import math
 from typing import Any
 
 from minigrad import backend
-from minigrad.arguments import check_like
+from minigrad.arguments import check_like, unbroadcast
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor
 
@@ -329,3 +330,188 @@ def _check_arguments(x, running_mean, running_var, weight, bias, training, backw
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {x.shape}"
         )
+
+
+# --- layer norm and group norm --------------------------------------------------------------
+
+
+class LayerNorm(Function):
+    """y = gamma * x_hat + beta, x_hat normalized over the trailing `axes` of a view of x
+    (m values per group), gamma and beta broadcast as arrays of shape `param_view`.
+
+    layer_norm views x (*, D1..Dk) as (R, M) with M = D1...Dk, axes (1,), and gamma (1, M);
+    group_norm views x (N, C, *) as (N, G, C/G, L), axes (2, 3), and gamma (1, G, C/G, 1).
+
+    Forward, per group:  mu = mean(x),  var = mean((x - mu)^2)  (biased),
+        inv_std = 1 / sqrt(var + eps),  x_hat = (x - mu) * inv_std,  y = gamma * x_hat + beta.
+
+    Backward, from the saved x_hat and inv_std, with g = dy * gamma (elementwise):
+        d_beta = sum(dy),  d_gamma = sum(dy * x_hat)   (over the axes gamma is broadcast on),
+        dx = (inv_std / m) * (m * g - sum(g) - x_hat * sum(g * x_hat))   (sums over the group).
+
+    The derivation is batch norm's with g in place of dy * gamma (see BatchNorm): write
+    c = x - mu, s = inv_std and x_hat = c * s; node by node
+        d var = -(s^3 / 2) * sum(g * c),   d mu = -s * sum(g)   (as mean(c) = 0),
+        dx    = g * s + d var * 2 c / m + d mu / m
+              = g * s - (s^3 c / m) * sum(g * c) - (s / m) * sum(g)
+              = (s / m) * (m * g - sum(g) - x_hat * sum(g * x_hat))
+    since s^3 c * sum(g * c) = s * x_hat * sum(g * x_hat).
+    Unlike batch norm, gamma varies inside a group (per feature for layer norm, per channel
+    for group norm), so it cannot come out of the sums: g is formed first.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, view_shape=None, axes=(1,), param_view=None, eps=1e-5):
+        xp = backend.array_module(x)
+        x_view = x.reshape(view_shape)
+        m = math.prod(view_shape[axis] for axis in axes)
+        x_hat = x_view - _channel_sum(x_view, axes) / m
+        inv_std = 1 / xp.sqrt(_channel_dot(x_hat, x_hat, axes) / m + eps)
+        x_hat *= inv_std
+        ctx.param_shape = next((p.shape for p in (weight, bias) if p is not None), None)
+        weight = None if weight is None else weight.reshape(param_view)
+        out = x_hat.copy() if weight is None else x_hat * weight
+        if bias is not None:
+            out += bias.reshape(param_view)
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.axes, ctx.m, ctx.param_view = axes, m, param_view
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat, inv_std, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        axes, m, param_view, param_shape = ctx.axes, ctx.m, ctx.param_view, ctx.param_shape
+        dy = grad.reshape(x_hat.shape)
+        grad_x = d_gamma = d_beta = None
+        if need_x:
+            g = dy if weight is None else dy * weight
+            sum_g, sum_g_x_hat = _channel_sum(g, axes), _channel_dot(g, x_hat, axes)
+            grad_x = ((m * g - sum_g - x_hat * sum_g_x_hat) * (inv_std / m)).reshape(grad.shape)
+        if need_weight:
+            d_gamma = unbroadcast(dy * x_hat, param_view).reshape(param_shape)
+        if need_bias:
+            d_beta = unbroadcast(dy, param_view).reshape(param_shape)
+        return grad_x, d_gamma, d_beta
+
+
+class GroupNorm(LayerNorm):
+    """LayerNorm's op on group_norm's view (N, G, C/G, L); a class of its own so that graphs
+    and errors name it group_norm."""
+
+
+def _norm_graph(
+    x: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    view_shape: tuple,
+    axes: tuple,
+    param_view: tuple,
+    eps: float,
+) -> Tensor:
+    """LayerNorm's forward built from primitive autograd ops (reshape, mean, subtract, square,
+    mean, add eps, sqrt, reciprocal, multiply, scale and shift), which the engine
+    differentiates node by node; it exists to check the fused derivation against."""
+    x_view = x.reshape(view_shape)
+    centered = x_view - x_view.mean(dim=axes, keepdim=True)
+    var = (centered * centered).mean(dim=axes, keepdim=True)
+    out = centered * (1 / (var + eps).sqrt())
+    if weight is not None:
+        out = out * weight.reshape(param_view)
+    if bias is not None:
+        out = out + bias.reshape(param_view)
+    return out.reshape(x.shape)
+
+
+def _grouped_norm(
+    op: type[LayerNorm],
+    x: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    view_shape: tuple,
+    axes: tuple,
+    param_view: tuple,
+    eps: float,
+    backward: str,
+) -> Tensor:
+    if backward == "graph":
+        return _norm_graph(x, weight, bias, view_shape, axes, param_view, eps)
+    return op.apply(
+        x, weight, bias, view_shape=view_shape, axes=axes, param_view=param_view, eps=eps
+    )
+
+
+def layer_norm(
+    input: Tensor,  # noqa: A002 (PyTorch's name)
+    normalized_shape: int | tuple[int, ...] | list[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+    backward: str = "fused",
+) -> Tensor:
+    """Layer normalization, as torch.nn.functional.layer_norm: each sample is normalized over
+    its last len(normalized_shape) dims (which must equal normalized_shape) with its own mean
+    and biased variance, then scaled by weight and shifted by bias (both of shape
+    normalized_shape, or None). backward="fused" (default) is one op with the derived
+    gradient; backward="graph" builds the same math from primitive ops (see LayerNorm)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    _check_backward("layer_norm", backward)
+    if not shape:
+        raise ValueError(
+            "layer_norm: normalized_shape must have at least one dim, got normalized_shape=()"
+        )
+    if input.ndim < len(shape) or input.shape[input.ndim - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm: given normalized_shape={shape}, expected input of shape (*, "
+            f"{', '.join(map(str, shape))}), got {input.shape}"
+        )
+    _check_affine("layer_norm", input, weight, bias, shape)
+    view_shape = (math.prod(input.shape[: input.ndim - len(shape)]), math.prod(shape))
+    return _grouped_norm(
+        LayerNorm, input, weight, bias, view_shape, (1,), (1, view_shape[1]), eps, backward
+    )
+
+
+def group_norm(
+    input: Tensor,  # noqa: A002 (PyTorch's name)
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+    backward: str = "fused",
+) -> Tensor:
+    """Group normalization, as torch.nn.functional.group_norm: the C channels of x (N, C, *)
+    are split into num_groups groups of C / num_groups channels, each group of each sample is
+    normalized over its channels and all dims after them, then each channel is scaled by
+    weight and shifted by bias (shape (C,), or None). backward as for layer_norm."""
+    _check_backward("group_norm", backward)
+    if input.ndim < 2:
+        raise ValueError(
+            f"group_norm: expected input of shape (N, C, *) with at least 2 dims, got {input.shape}"
+        )
+    channels = input.shape[1]
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups <= 0:
+        raise ValueError(f"group_norm: num_groups must be a positive int, got {num_groups!r}")
+    if channels % num_groups:
+        raise ValueError(
+            f"group_norm: the number of channels must be divisible by num_groups, got input "
+            f"of shape {input.shape} (C={channels}) and num_groups={num_groups}"
+        )
+    _check_affine("group_norm", input, weight, bias, (channels,))
+    group = channels // num_groups
+    view_shape = (input.shape[0], num_groups, group, math.prod(input.shape[2:]))
+    param_view = (1, num_groups, group, 1)
+    return _grouped_norm(
+        GroupNorm, input, weight, bias, view_shape, (2, 3), param_view, eps, backward
+    )
+
+
+def _check_backward(op: str, backward: str) -> None:
+    if backward not in BACKWARDS:
+        raise ValueError(f"{op}: backward must be 'fused' or 'graph', got {backward!r}")
+
+
+def _check_affine(op: str, x: Tensor, weight: Any, bias: Any, shape: tuple) -> None:
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None:
+            check_like(op, name, value, x, shape=shape)
