@@ -30,24 +30,40 @@ from minigrad.ops.reduce import *
 from minigrad.ops.shape import *
 from minigrad.serialization import load, save
 from minigrad.tensor import (
+    DTYPE_ALIASES,
     Tensor,
     arange,
+    as_tensor,
+    empty,
+    empty_like,
     eye,
+    from_numpy,
     full,
+    full_like,
+    linspace,
     ones,
     ones_like,
     rand,
+    rand_like,
+    randint,
     randn,
+    randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
 
+globals().update(DTYPE_ALIASES)  # minigrad.float, double, half, int, long, bool, as in PyTorch
+_BUILTIN_NAMES = {"float", "int", "bool"}  # attributes, but kept out of `import *`
+
 __all__ = sorted(
     [
         name
         for name, value in globals().items()
-        if not name.startswith("_") and not isinstance(value, _ModuleType)
+        if not name.startswith("_")
+        and not isinstance(value, _ModuleType)
+        and name not in _BUILTIN_NAMES | {"DTYPE_ALIASES"}
     ]
     + ["backend", "data", "nn", "optim"]
 )

@@ -325,7 +325,8 @@ def _accumulate_leaf(leaf: Tensor, grad: Any, given: set[int], ctx: Function | N
         return
     owner = backend.whole_owner(grad)
     if owner is None or id(owner) in given or _held_by(ctx, owner):
-        grad = owner = grad.copy()
+        with backend.on_device_of(grad):
+            grad = owner = grad.copy()
     given.add(id(owner))
     leaf.grad = Tensor(grad)
 

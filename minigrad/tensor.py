@@ -7,6 +7,7 @@ next to its definition with @tensor_method.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -117,7 +118,8 @@ class Tensor:
                 f"{op}: the value is on {backend.device_of(value)} but the tensor is on "
                 f"{self.device}; move it with .to({self.device!r}) first"
             )
-        self.data[index_key(key, self.device)] = value
+        with backend.on_device_of(self.data):
+            self.data[index_key(key, self.device)] = value
         increment_version(self)
         return self
 
@@ -288,13 +290,31 @@ def increment_version(tensor: Tensor) -> None:
     tensor._written_at = _writes
 
 
+def on_tensors_device(function: Callable) -> Callable:
+    """Decorator for a functional op: run it under the device of its first argument when that
+    is a Tensor on a GPU, so that its array work outside Function.apply (argument checks,
+    indices, comparisons) runs on "cuda:N" too; nothing more than a type test on the CPU."""
+
+    @functools.wraps(function)
+    def on_device(first: Any, *args: Any, **kwargs: Any) -> Any:
+        data = getattr(first, "data", None)
+        if data is None or type(data) is backend.HostArray:
+            return function(first, *args, **kwargs)
+        with backend.on_device_of(data):
+            return function(first, *args, **kwargs)
+
+    return on_device
+
+
 def tensor_method(*names: str, reflected: str | None = None) -> Callable:
     """Decorator: make a function of (tensor, ...) a Tensor method under each of `names`
     (`x.exp()`, `x + y` through "__add__"), and with `reflected` also the operator with its
     operands swapped ("__radd__": 2 + x calls add(2, x)). An op's file is the one place that
-    declares its methods."""
+    declares its methods. The function runs under its tensor's device (on_tensors_device)."""
 
     def attach(function: Callable) -> Callable:
+        if callable(function):
+            function = on_tensors_device(function)
         for name in names:
             setattr(Tensor, name, function)
         if reflected is not None:
@@ -371,8 +391,10 @@ def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor
 
 def _filled(fill: str, shape: tuple, dtype: Any, device: str | None, requires_grad: bool):
     device = backend.normalize_device(device)
-    xp = backend.device_module(device)
-    array = getattr(xp, fill)(as_shape(shape), dtype=dtype or backend.float32)
+    with backend.on_device(device):  # CuPy makes arrays on its current device
+        array = getattr(backend.device_module(device), fill)(
+            as_shape(shape), dtype=dtype or backend.float32
+        )
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -397,10 +419,10 @@ def full(
     requires_grad: bool = False,
 ) -> Tensor:
     device = backend.normalize_device(device)
-    xp = backend.device_module(device)
     if dtype is None:
         dtype = backend.default_dtype_for(fill_value)
-    array = xp.full(as_shape((shape,)), fill_value, dtype=dtype)
+    with backend.on_device(device):
+        array = backend.device_module(device).full(as_shape((shape,)), fill_value, dtype=dtype)
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -523,8 +545,10 @@ def arange(
         start, end = 0, start
     if dtype is None:
         dtype = backend.default_dtype_for([start, end, step])
-    xp = backend.device_module(backend.normalize_device(device))
-    return Tensor(xp.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+    device = backend.normalize_device(device)
+    with backend.on_device(device):
+        array = backend.device_module(device).arange(start, end, step, dtype=dtype)
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def eye(
@@ -534,8 +558,10 @@ def eye(
     device: str | None = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    xp = backend.device_module(backend.normalize_device(device))
-    return Tensor(xp.eye(n, m, dtype=dtype or backend.float32), requires_grad=requires_grad)
+    device = backend.normalize_device(device)
+    with backend.on_device(device):
+        array = backend.device_module(device).eye(n, m, dtype=dtype or backend.float32)
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def linspace(

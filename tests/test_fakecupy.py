@@ -1,5 +1,6 @@
 """The strict CuPy stand-in of tests/fakecupy: each of its rules, the names list generated from
-CuPy's sources, a planted leak it catches, and what it finds in minigrad (strict xfails)."""
+CuPy's sources, a planted leak it catches, and the cuda:1 bugs it found in minigrad, fixed
+since (each now a regression test)."""
 
 import importlib.util
 import sys
@@ -425,7 +426,7 @@ def test_a_planted_numpy_leak_in_an_op_is_caught_and_the_real_op_passes(on_stand
     np.testing.assert_array_equal(minigrad.relu(x).numpy(), [0.0, 0.5, 2.0])
 
 
-# --- what the stand-in finds in minigrad: each xfail is a minigrad bug to fix ----------------
+# --- what the stand-in found in minigrad, fixed since: cuda:1 work outside Function.apply ------
 
 stand_in_only = pytest.mark.skipif(
     not hasattr(sys.modules.get("cupy"), "_fake"),
@@ -433,15 +434,8 @@ stand_in_only = pytest.mark.skipif(
 )
 
 
-def _minigrad_bug(reason: str, raises):
-    return pytest.mark.xfail(strict=True, raises=raises, reason=f"minigrad: {reason}")
-
-
 @pytest.mark.gpu
 @stand_in_only
-@_minigrad_bug(
-    "tensor factories do not enter on_device (tensor.py full/arange/eye)", AssertionError
-)
 @pytest.mark.parametrize("factory", ["zeros", "ones", "full", "arange", "eye"])
 def test_factories_make_cuda_1_tensors_on_gpu_1(factory):
     make = {
@@ -476,24 +470,21 @@ def test_backward_on_cuda_1():
     assert x.grad.device == "cuda:1"
 
 
-_outside_on_device = _minigrad_bug("the array-level path runs outside on_device", ValueError)
-
-
 @pytest.mark.gpu
 @stand_in_only
 @pytest.mark.parametrize(
     "operation",
     [
-        pytest.param("copy_", marks=_outside_on_device),
-        pytest.param("fill_", marks=_outside_on_device),
-        pytest.param("setitem", marks=_outside_on_device),
-        pytest.param("max_dim", marks=_outside_on_device),
-        pytest.param("argmax", marks=_outside_on_device),
+        "copy_",
+        "fill_",
+        "setitem",
+        "max_dim",
+        "argmax",
         "batchnorm_train",
         "optimizer_step",
         "gradcheck",
         "dataloader",
-        pytest.param("cross_entropy", marks=_outside_on_device),
+        "cross_entropy",
     ],
 )
 def test_cuda_1_operations_outside_function_apply(operation):

@@ -210,14 +210,20 @@ def item(array: Any) -> Any:
 
 # Checks of device data that would cost a read from the device of their own each time (a
 # stall of the GPU's queue), kept as device bools until minigrad next reads from a device.
-_deferred: dict[str, Any] = {}
+_deferred: dict[tuple[str, str], Any] = {}  # (device, message) -> a device bool
 
 
 def defer_check(failed: Any, message: str) -> None:
     """Remember `failed`, a 0-d device bool that is True where a check failed; the next read
-    from a device (to_numpy, item, synchronize) raises IndexError(message) if it ever was."""
-    previous = _deferred.get(message)
-    _deferred[message] = failed if previous is None else previous | failed
+    from a device (to_numpy, item, synchronize) raises IndexError(message) if it ever was.
+    The checks of one message on one device are OR-ed together there, with no read."""
+    key = (device_of(failed), message)
+    previous = _deferred.get(key)
+    if previous is None:
+        _deferred[key] = failed
+    else:
+        with on_device_of(failed):
+            _deferred[key] = previous | failed
 
 
 def raise_deferred() -> None:
@@ -226,7 +232,7 @@ def raise_deferred() -> None:
         return
     pending = list(_deferred.items())
     _deferred.clear()
-    for message, failed in pending:
+    for (_, message), failed in pending:
         if bool(failed.item()):
             raise IndexError(message)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from minigrad import backend
 from minigrad.autograd import Function
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, on_tensors_device
 
 __all__ = ["gelu", "leaky_relu", "elu", "silu"]
 
@@ -225,6 +225,7 @@ def _check_floating(op: str, x: Tensor) -> None:
         raise TypeError(f"{op}: expected a floating tensor, got dtype {x.dtype}")
 
 
+@on_tensors_device
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002 (PyTorch's name)
     """GELU(x) = x * Phi(x) (approximate="none"), or its tanh approximation
     x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (approximate="tanh")."""
@@ -233,6 +234,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002 (PyT
     return GELU.apply(input, approximate=approximate)
 
 
+@on_tensors_device
 def leaky_relu(
     input: Tensor,  # noqa: A002
     negative_slope: float = 0.01,
@@ -245,6 +247,7 @@ def leaky_relu(
     return LeakyReLU.apply(input, negative_slope=float(negative_slope))
 
 
+@on_tensors_device
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x where x > 0, else alpha * (e^x - 1). inplace=True computes out of place (same values
     and gradients; the input is left as it is)."""
@@ -253,6 +256,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # 
     return ELU.apply(input, alpha=float(alpha))
 
 
+@on_tensors_device
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * sigmoid(x) (also called swish). inplace=True computes out of place (same values and
     gradients; the input is left as it is)."""

@@ -18,7 +18,7 @@ from minigrad.arguments import check_like
 from minigrad.autograd import Function
 from minigrad.ops import window
 from minigrad.ops.window import NO_PADS, Pads, Pair
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, on_tensors_device
 
 
 class Geometry(NamedTuple):
@@ -287,6 +287,7 @@ def _conv2d_input_grad(grad_rows: Any, weight: Any, out: Any, geometry: Geometry
 # --- the functional API: argument checks at the boundary -----------------------------------
 
 
+@on_tensors_device
 def conv2d(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     weight: Tensor,
@@ -305,6 +306,7 @@ def conv2d(
     return Conv2d.apply(input, weight, bias, geometry=geometry)
 
 
+@on_tensors_device
 def conv1d(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     weight: Tensor,

@@ -8,7 +8,7 @@ from numbers import Real
 
 from minigrad import backend
 from minigrad.autograd import Function
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, on_tensors_device
 
 
 class Dropout(Function):
@@ -40,6 +40,7 @@ def check_probability(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
+@on_tensors_device
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Inverted dropout with the device's generator; x itself when not training or p == 0."""
     check_probability(p)
@@ -48,6 +49,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return Dropout.apply(x, p=float(p))
 
 
+@on_tensors_device
 def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Channel dropout of x (N, C, H, W): each channel x[n, c] is zeroed whole with probability
     p, the others scaled by 1 / (1 - p); x itself when not training or p == 0.

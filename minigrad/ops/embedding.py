@@ -10,7 +10,7 @@ from typing import Any
 from minigrad import backend
 from minigrad.arguments import check_like
 from minigrad.autograd import Function
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, on_tensors_device
 
 __all__ = ["embedding", "one_hot", "pad"]
 
@@ -105,6 +105,7 @@ def normalize_padding_idx(padding_idx: int | None, num_embeddings: int) -> int |
     return padding_idx % num_embeddings
 
 
+@on_tensors_device
 def embedding(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     weight: Tensor,
@@ -127,6 +128,7 @@ def embedding(
     return Embedding.apply(weight, input, padding_idx=padding_idx)
 
 
+@on_tensors_device
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 tensor of shape (*tensor.shape, num_classes), 1 at each value's class and 0
     elsewhere; num_classes=-1 takes max(tensor) + 1 (a read from the device). No gradient."""
@@ -147,6 +149,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return Tensor((labels[..., None] == classes).astype(backend.int64))
 
 
+@on_tensors_device
 def pad(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     pad: tuple[int, ...] | list[int],

@@ -9,7 +9,7 @@ import math
 from minigrad import backend
 from minigrad.arguments import check_like, unbroadcast
 from minigrad.autograd import Function
-from minigrad.tensor import Tensor, tensor_method
+from minigrad.tensor import Tensor, on_tensors_device, tensor_method
 
 __all__ = ["matmul"]
 
@@ -87,6 +87,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return MatMul.apply(a, b)
 
 
+@on_tensors_device
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b: x of shape (*, in_features), weight (out_features, in_features), bias
     (out_features,) or None."""

@@ -14,7 +14,7 @@ from minigrad import backend
 from minigrad.arguments import check_like, check_reduction
 from minigrad.autograd import Function
 from minigrad.ops.reduce import log_softmax_array
-from minigrad.tensor import Tensor, tensor
+from minigrad.tensor import Tensor, on_tensors_device, tensor
 
 
 def _reduce(losses: Any, reduction: str, divisor: Any = None) -> Any:
@@ -494,6 +494,7 @@ def check_beta(name: str, beta: Any) -> None:
         raise ValueError(f"{name}: beta must be a non-negative number, got {beta!r}")
 
 
+@on_tensors_device
 def cross_entropy(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
@@ -525,6 +526,7 @@ def cross_entropy(
     )
 
 
+@on_tensors_device
 def nll_loss(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
@@ -557,6 +559,7 @@ def _paired(name: str, prediction: Any, target: Any) -> Tensor:
     return target
 
 
+@on_tensors_device
 def binary_cross_entropy(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
@@ -586,6 +589,7 @@ def binary_cross_entropy(
     return BinaryCrossEntropy.apply(input, target, weight, reduction=reduction)
 
 
+@on_tensors_device
 def binary_cross_entropy_with_logits(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
@@ -607,6 +611,7 @@ def binary_cross_entropy_with_logits(
     )
 
 
+@on_tensors_device
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean squared error (x - y)^2 between two tensors of the same shape."""
     check_reduction("mse_loss", reduction)
@@ -614,6 +619,7 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # 
     return MSELoss.apply(input, target, reduction=reduction)
 
 
+@on_tensors_device
 def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean absolute error |x - y| between two tensors of the same shape."""
     check_reduction("l1_loss", reduction)
@@ -621,6 +627,7 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # n
     return L1Loss.apply(input, target, reduction=reduction)
 
 
+@on_tensors_device
 def smooth_l1_loss(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,

@@ -12,7 +12,7 @@ from typing import Any
 from minigrad import backend
 from minigrad.arguments import check_like, unbroadcast
 from minigrad.autograd import Function
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, on_tensors_device
 
 BACKWARDS = ("fused", "graph")
 
@@ -266,6 +266,7 @@ def batch_norm_graph(
     return out
 
 
+@on_tensors_device
 def batch_norm(
     x: Tensor,
     running_mean: Tensor | None,
@@ -441,6 +442,7 @@ def _grouped_norm(
     )
 
 
+@on_tensors_device
 def layer_norm(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     normalized_shape: int | tuple[int, ...] | list[int],
@@ -472,6 +474,7 @@ def layer_norm(
     )
 
 
+@on_tensors_device
 def group_norm(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     num_groups: int,

@@ -16,7 +16,7 @@ from minigrad import backend
 from minigrad.autograd import Function
 from minigrad.ops import window
 from minigrad.ops.window import NO_PADS, Pads, Pair
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, on_tensors_device
 
 
 class MaxPool2d(Function):
@@ -240,6 +240,7 @@ def _pool_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode
     return kernel, stride, pads, extended
 
 
+@on_tensors_device
 def max_pool2d(
     x: Tensor,
     kernel_size: int | tuple[int, int],
@@ -256,6 +257,7 @@ def max_pool2d(
     return MaxPool2d.apply(x, kernel=kernel, stride=stride, pads=pads)
 
 
+@on_tensors_device
 def avg_pool2d(
     x: Tensor,
     kernel_size: int | tuple[int, int],
@@ -279,6 +281,7 @@ def avg_pool2d(
     return AvgPool2d.apply(x, kernel=kernel, stride=stride, pads=extended, counted=counted)
 
 
+@on_tensors_device
 def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
     """Mean pooling of x (N, C, H, W) to (N, C, out_h, out_w) (None keeps that input size).
 
