@@ -8,11 +8,12 @@ makes their Tensor methods and operators (declared beside each op with @tensor_m
 
 from types import ModuleType as _ModuleType
 
-from minigrad import backend, data, nn, optim  # noqa: E402, I001 (they build on everything above)
+from minigrad import accelerator, backend, cuda, data, nn, optim
 from minigrad.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.backend import (
     bool_,
     cuda_is_available,
+    device,
     float16,
     float32,
     float64,
@@ -65,5 +66,5 @@ __all__ = sorted(
         and not isinstance(value, _ModuleType)
         and name not in _BUILTIN_NAMES | {"DTYPE_ALIASES"}
     ]
-    + ["backend", "data", "nn", "optim"]
+    + ["accelerator", "backend", "cuda", "data", "nn", "optim"]
 )

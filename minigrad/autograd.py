@@ -131,7 +131,7 @@ def _raise_tensor_keyword(op: type, params: dict) -> None:
 
 def _one_device(op: type, inputs: tuple) -> str:
     """The device of every Tensor input, or RuntimeError naming them all."""
-    devices = [value.device for value in inputs if isinstance(value, Tensor)]
+    devices = [str(value.device) for value in inputs if isinstance(value, Tensor)]
     if len(set(devices)) == 1:
         return devices[0]
     raise RuntimeError(

@@ -63,8 +63,9 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def device(self) -> str:
-        return backend.device_of(self.data)
+    def device(self) -> backend.device:
+        """Where the data lives: a device ("cpu", "cuda:N"; .type and .index as PyTorch's)."""
+        return backend.as_device(backend.device_of(self.data))
 
     @property
     def is_leaf(self) -> bool:

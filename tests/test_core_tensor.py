@@ -120,3 +120,26 @@ def test_mixing_devices_names_both_without_a_gpu(monkeypatch):
 def test_mixing_devices_names_both():
     with pytest.raises(RuntimeError, match=r"same device, got \['cpu', 'cuda:0'\]"):
         mg.ones(2) + mg.ones(2, device="cuda")
+
+
+def test_devices_as_pytorch_spells_them():
+    cpu = mg.device("cpu")
+    assert cpu == "cpu" and cpu.type == "cpu" and cpu.index is None
+    assert repr(cpu) == "device(type='cpu')"
+    gpu = mg.device("cuda", 1)
+    assert gpu == "cuda:1" and (gpu.type, gpu.index) == ("cuda", 1)
+    assert repr(gpu) == "device(type='cuda', index=1)"
+    x = mg.ones(2)
+    assert x.device == cpu and x.device.type == "cpu" and f"{x.device}" == "cpu"
+    assert x.to(mg.device("cpu")).device == "cpu"
+    assert mg.zeros(2, device=cpu).device == "cpu"
+    with pytest.raises(backend.DeviceError, match="unknown device 'tpu'"):
+        mg.device("tpu")
+
+
+def test_cuda_and_accelerator_modules_say_whether_a_gpu_can_be_used():
+    assert mg.cuda.is_available() == mg.cuda_is_available()
+    assert mg.accelerator.is_available() == mg.cuda.is_available()
+    expected = mg.device("cuda:0") if mg.cuda.is_available() else None
+    assert mg.accelerator.current_accelerator() == expected
+    assert mg.cuda.device_count() == (0 if expected is None else mg.cuda.device_count())

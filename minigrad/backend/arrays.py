@@ -89,6 +89,37 @@ def cuda_is_available() -> bool:
     return True
 
 
+class device(str):  # noqa: N801 (PyTorch's name)
+    """A device as PyTorch's torch.device spells it: device("cuda:1"), device("cuda", 1),
+    device("cpu"), with .type and .index. It is the normalized name itself ("cpu", "cuda:N"),
+    a str, so it works and compares wherever a device name does (t.device == "cpu")."""
+
+    def __new__(cls, type: str, index: int | None = None) -> device:  # noqa: A002
+        name = type if index is None else f"{type}:{index}"
+        return as_device(normalize_device(name))
+
+    type: str  # "cpu" or "cuda"  # noqa: A003
+    index: int | None  # N of "cuda:N", None for "cpu"
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type={self.type!r})"
+        return f"device(type={self.type!r}, index={self.index})"
+
+
+_devices: dict[str, device] = {}
+
+
+def as_device(name: str) -> device:
+    """The device object of a normalized name, made once per name (Tensor.device's)."""
+    found = _devices.get(name)
+    if found is None:
+        found = _devices[name] = str.__new__(device, name)
+        kind, _, number = name.partition(":")
+        found.type, found.index = kind, int(number) if number else None
+    return found
+
+
 def normalize_device(device: str | None) -> str:
     """Turn None, "cpu", "cuda" or "cuda:N" into "cpu" or "cuda:N"."""
     if device is None:
