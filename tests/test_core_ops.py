@@ -107,8 +107,9 @@ def test_sigmoid_does_not_overflow():
         lambda x: mg.softmax(x, dim=0),
     ],
 )
-def test_reduction_gradients(op):
-    assert mg.gradcheck(op, leaf(2, 3, 4))
+@pytest.mark.parametrize("device", DEVICES)
+def test_reduction_gradients(op, device):
+    assert mg.gradcheck(op, leaf(2, 3, 4, device=device))
 
 
 def test_reductions_match_numpy():
@@ -158,8 +159,9 @@ def test_softmax_is_stable_and_normalized():
         lambda x: x[:, :1, :].expand(-1, 3, -1),
     ],
 )
-def test_shape_op_gradients(op):
-    assert mg.gradcheck(op, leaf(2, 3, 4))
+@pytest.mark.parametrize("device", DEVICES)
+def test_shape_op_gradients(op, device):
+    assert mg.gradcheck(op, leaf(2, 3, 4, device=device))
 
 
 @pytest.mark.parametrize(
@@ -178,8 +180,9 @@ def test_shape_op_gradients(op):
         [0, 0, 2],
     ],
 )
-def test_indexing_gradients_accumulate_repeats(key):
-    x = leaf(3, 4)
+@pytest.mark.parametrize("device", DEVICES)
+def test_indexing_gradients_accumulate_repeats(key, device):
+    x = leaf(3, 4, device=device)
     np.testing.assert_array_equal(x[key].numpy(), x.numpy()[key])
     assert mg.gradcheck(lambda t: t[key], x)
 

@@ -24,13 +24,14 @@ def _batches(shape, count=3, seed=0):
     ],
 )
 @pytest.mark.parametrize("momentum", [0.1, None])
-def test_running_stats_after_three_steps_match_numpy(layer, shape, axes, momentum):
-    bn = layer(4, momentum=momentum)
+@pytest.mark.parametrize("device", DEVICES)
+def test_running_stats_after_three_steps_match_numpy(layer, shape, axes, momentum, device):
+    bn = layer(4, momentum=momentum).to(device)
     arrays = (bn.running_mean.data, bn.running_var.data, bn.num_batches_tracked.data)
     expected_mean, expected_var = np.zeros(4), np.ones(4)
     m = np.prod([shape[axis] for axis in axes])
     for step, batch in enumerate(_batches(shape), start=1):
-        bn(mg.tensor(batch))
+        bn(mg.tensor(batch, device=device))
         factor = 1 / step if momentum is None else momentum
         mean = batch.astype(np.float64).mean(axis=axes)
         unbiased = batch.astype(np.float64).var(axis=axes) * m / (m - 1)

@@ -57,9 +57,10 @@ def test_cross_entropy_is_one_graph_node():
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_gradcheck(reduction):
-    logits = minigrad.randn(4, 5, requires_grad=True)
-    target = minigrad.tensor([0, 4, 2, 4])
+@pytest.mark.parametrize("device", DEVICES)
+def test_cross_entropy_gradcheck(reduction, device):
+    logits = minigrad.randn(4, 5, device=device, requires_grad=True)
+    target = minigrad.tensor([0, 4, 2, 4], device=device)
     assert minigrad.gradcheck(lambda z: F.cross_entropy(z, target, reduction=reduction), logits)
 
 
@@ -124,9 +125,10 @@ def test_nll_of_log_softmax_equals_cross_entropy(reduction):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_nll_loss_gradcheck(reduction):
-    log_probs = minigrad.randn(3, 4, requires_grad=True)
-    target = minigrad.tensor([1, 3, 1])
+@pytest.mark.parametrize("device", DEVICES)
+def test_nll_loss_gradcheck(reduction, device):
+    log_probs = minigrad.randn(3, 4, device=device, requires_grad=True)
+    target = minigrad.tensor([1, 3, 1], device=device)
     assert minigrad.gradcheck(lambda x: F.nll_loss(x, target, reduction=reduction), log_probs)
 
 
@@ -149,9 +151,10 @@ def test_mse_loss_values():
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_mse_loss_gradcheck_for_both_inputs(reduction):
-    prediction = minigrad.randn(2, 3, requires_grad=True)
-    target = minigrad.randn(2, 3, requires_grad=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mse_loss_gradcheck_for_both_inputs(reduction, device):
+    prediction = minigrad.randn(2, 3, device=device, requires_grad=True)
+    target = minigrad.randn(2, 3, device=device, requires_grad=True)
     assert minigrad.gradcheck(
         lambda a, b: F.mse_loss(a, b, reduction=reduction), prediction, target
     )
