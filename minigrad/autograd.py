@@ -227,7 +227,11 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
                 _accumulate_leaf(value, input_grad, given, ctx)
             else:
                 previous = grads.get(id(value))
-                grads[id(value)] = input_grad if previous is None else previous + input_grad
+                if previous is None:
+                    grads[id(value)] = input_grad
+                else:
+                    with backend.on_device_of(input_grad):
+                        grads[id(value)] = previous + input_grad
         if not retain_graph:
             ctx.release()
 
@@ -321,7 +325,8 @@ def _accumulate_leaf(leaf: Tensor, grad: Any, given: set[int], ctx: Function | N
     not handed out before in this backward (`given`: the ids of those owners), and it is not
     an array of the node `ctx` that returned it (an input's data or a saved array)."""
     if leaf.grad is not None:
-        leaf.grad = Tensor(leaf.grad.data + grad)
+        with backend.on_device_of(grad):
+            leaf.grad = Tensor(leaf.grad.data + grad)
         return
     owner = backend.whole_owner(grad)
     if owner is None or id(owner) in given or _held_by(ctx, owner):

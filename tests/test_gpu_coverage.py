@@ -5,7 +5,7 @@ moves between GPUs; then the optimizers over three steps, clip_grad_norm_, the D
 batches, and a checkpoint of a GPU model and optimizer resumed on the GPU.
 
 All in float64, so that equal is tight (rtol 1e-12; on the CuPy stand-in, where both sides are
-NumPy, the results are in fact identical). The strict xfails are minigrad bugs on cuda:1.
+NumPy, the results are in fact identical). The cuda:1 cases found four bugs, fixed since.
 """
 
 from __future__ import annotations
@@ -334,16 +334,8 @@ def _gpu_count() -> int:
     return minigrad.backend.get_cupy().cuda.runtime.getDeviceCount()
 
 
-ACCUMULATION_ON_CUDA_1 = pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="minigrad: autograd.py adds up the gradients of a tensor used twice outside its "
-    "device (_accumulate_leaf's leaf.grad.data + grad, backward's previous + input_grad), "
-    "so on cuda:1 the kernel runs on GPU 0",
-)
-KNOWN_BUGS = {("batchnorm2d_train_then_eval", "cuda:1"): ACCUMULATION_ON_CUDA_1}
 DEVICE_CASES = [
-    pytest.param(name, device, id=f"{name}-{device}", marks=KNOWN_BUGS.get((name, device), ()))
+    pytest.param(name, device, id=f"{name}-{device}")
     for name, case in CASES.items()
     for device in (["cuda", "cuda:1"] if case.second_gpu else ["cuda"])
 ]
@@ -384,7 +376,7 @@ def _y_sin_y_grad(y: np.ndarray) -> np.ndarray:
     return y * (np.sin(y) + y * np.cos(y))
 
 
-@pytest.mark.parametrize("device", ["cuda", pytest.param("cuda:1", marks=ACCUMULATION_ON_CUDA_1)])
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
 @pytest.mark.parametrize("use", TWICE)
 def test_gradients_of_a_tensor_used_twice_add_up_on_its_gpu(use, device):
     needs_second_gpu(device)
@@ -413,22 +405,13 @@ def test_dropout_on_the_gpu_scales_what_it_keeps_and_passes_the_gradient_through
         assert np.all(kept.all(axis=(2, 3)) | ~kept.any(axis=(2, 3)))
 
 
-BETWEEN_GPUS = pytest.mark.xfail(
-    strict=True,
-    raises=NotImplementedError,
-    reason="minigrad: backend.asarray (backend/arrays.py:215) hands CuPy a non-contiguous "
-    "array of another GPU, which CuPy cannot copy between devices: a slice's .to(), and the "
-    "backward of .to() when the gradient is a broadcast view (from sum's backward)",
-)
-
-
 @pytest.mark.parametrize(
     "move",
     [
         pytest.param(lambda x: (x.to("cuda:0") * 2).sum(), id="doubled"),
         pytest.param(lambda x: (x.to("cuda:0") ** 2).mean(1).sum(), id="squared_mean"),
-        pytest.param(lambda x: x.to("cuda:0").sum(), id="summed", marks=BETWEEN_GPUS),
-        pytest.param(lambda x: x[:, ::2].to("cuda:0").sum(), id="slice", marks=BETWEEN_GPUS),
+        pytest.param(lambda x: x.to("cuda:0").sum(), id="summed"),
+        pytest.param(lambda x: x[:, ::2].to("cuda:0").sum(), id="slice"),
     ],
 )
 def test_a_tensor_moved_between_gpus_gets_its_gradient_back_on_its_own(move):
@@ -499,18 +482,11 @@ def assert_same_states(device_state: dict, cpu_state: dict) -> None:
             np.testing.assert_allclose(device_state["state"][index][name], value, rtol=RTOL)
 
 
-ADAGRAD_STATE_ON_GPU_0 = pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="minigrad: Adagrad.__init__ (optim/adagrad.py:44) makes each parameter's 'sum' "
-    "outside the parameter's device, so a cuda:1 parameter's sum is on GPU 0",
-)
 OPTIMIZER_RUNS = [
     pytest.param(
         name,
         device,
         id=f"{name}-{device}",
-        marks=ADAGRAD_STATE_ON_GPU_0 if (name, device) == ("adagrad", "cuda:1") else (),
     )
     for name in OPTIMIZERS
     for device in ("cuda", "cuda:1")
@@ -535,16 +511,7 @@ def test_three_optimizer_steps_on_the_gpu_equal_the_cpu(name, device):
     "device",
     [
         "cuda",
-        pytest.param(
-            "cuda:1",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=ValueError,
-                reason="minigrad: nn/utils.py get_total_norm (_vector_norm of each gradient, "
-                "line 56; xp.stack, line 58) and clip_grads_with_norm_ (xp.minimum, line 78) "
-                "run outside the gradients' device",
-            ),
-        ),
+        "cuda:1",
     ],
 )
 @pytest.mark.parametrize("norm_type", [2.0, float("inf")])

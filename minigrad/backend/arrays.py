@@ -211,8 +211,12 @@ def asarray(data: Any, dtype: Any = None, device: str | None = None) -> Any:
         if _cupy is not None and isinstance(data, _cupy.ndarray):
             data = to_numpy(data)
         return numpy.asarray(data, dtype=dtype)
+    cupy = get_cupy()
+    if isinstance(data, cupy.ndarray) and device_of(data) != device:
+        with on_device_of(data):  # CuPy copies between GPUs only from contiguous memory
+            data = cupy.ascontiguousarray(data)
     with on_device(device):
-        return get_cupy().asarray(data, dtype=dtype)
+        return cupy.asarray(data, dtype=dtype)
 
 
 def to_device(array: Any, device: str) -> Any:

@@ -53,9 +53,12 @@ def get_total_norm(
     if not tensors:
         return tensor(0.0)
     device = tensors[0].device
-    norms = [backend.to_device(_vector_norm(t.data, norm_type), device) for t in tensors]
-    xp = backend.array_module(norms[0])
-    total = _vector_norm(xp.stack(norms), norm_type)
+    norms = []
+    for t in tensors:
+        with backend.on_device_of(t.data):
+            norms.append(backend.to_device(_vector_norm(t.data, norm_type), device))
+    with backend.on_device(device):
+        total = _vector_norm(backend.array_module(norms[0]).stack(norms), norm_type)
     if error_if_nonfinite and not math.isfinite(backend.item(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
@@ -75,7 +78,8 @@ def clip_grads_with_norm_(
     if not grads:
         return
     xp = backend.array_module(total_norm.data)
-    coefficient = xp.minimum(float(max_norm) / (total_norm.data + _CLIP_EPS), 1.0)
+    with backend.on_device_of(total_norm.data):
+        coefficient = xp.minimum(float(max_norm) / (total_norm.data + _CLIP_EPS), 1.0)
     for grad in grads:
         grad.mul_(Tensor(backend.to_device(coefficient, grad.device)))
 

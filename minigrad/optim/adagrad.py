@@ -41,7 +41,8 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for param in group["params"]:
-                self._init_state(param.data, self.state.setdefault(param, {}), group)
+                with backend.on_device_of(param.data):  # its state lives with it
+                    self._init_state(param.data, self.state.setdefault(param, {}), group)
 
     def _check_options(self, options: dict[str, Any]) -> None:
         check_non_negative(
