@@ -244,7 +244,7 @@ def _input_grads(ctx: Function, out_grad: Any) -> list[tuple[Tensor, Any]]:
     else:  # on a GPU: backward's kernels run on the device of its gradient
         with backend.on_device(backend.device_of(out_grad)):
             input_grads = ctx.backward(ctx, out_grad)
-    if not isinstance(input_grads, tuple):
+    if type(input_grads) is not tuple:
         input_grads = (input_grads,)
     if len(input_grads) != len(ctx.inputs):
         raise RuntimeError(
@@ -253,9 +253,7 @@ def _input_grads(ctx: Function, out_grad: Any) -> list[tuple[Tensor, Any]]:
         )
     host_array = backend.HostArray
     wanted = []
-    for position, (value, needs, grad) in enumerate(
-        zip(ctx.inputs, ctx.needs_input_grad, input_grads)
-    ):
+    for value, needs, grad in zip(ctx.inputs, ctx.needs_input_grad, input_grads):
         if not needs or grad is None:
             continue
         data = value.data
@@ -265,6 +263,7 @@ def _input_grads(ctx: Function, out_grad: Any) -> list[tuple[Tensor, Any]]:
             and grad.shape == data.shape
             and grad.dtype == data.dtype
         ):
+            position = next(i for i, other in enumerate(ctx.inputs) if other is value)
             grad = _checked_grad(ctx, position, value, grad)
         wanted.append((value, grad))
     return wanted
@@ -400,5 +399,7 @@ def topological_order(root: Tensor, released_message: str = RELEASED_MESSAGE) ->
         if ctx.released:
             raise RuntimeError(released_message)
         stack.append((tensor, True))
-        stack.extend((value, False) for value in reversed(ctx.inputs) if isinstance(value, Tensor))
+        for value in reversed(ctx.inputs):  # a plain loop: this runs once per node
+            if isinstance(value, Tensor) and value._ctx is not None and id(value) not in visited:
+                stack.append((value, False))
     return order
