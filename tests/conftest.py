@@ -1,5 +1,6 @@
 """Shared test set-up: the `gpu` marker skips cleanly where CuPy or a GPU is missing."""
 
+import contextlib
 import os
 import struct
 import sys
@@ -74,6 +75,24 @@ def tiny_mnist(tmp_path) -> Path:
         write_idx(folder / f"{prefix}-images-idx3-ubyte", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
     return tmp_path / "data"
+
+
+@pytest.fixture
+def device_array(monkeypatch):
+    """A stand-in for a device array without CuPy: a NumPy subclass that the backend reports as
+    on "cuda:0" (device scopes do nothing), for the device checks of the CPU-only suite."""
+
+    class DeviceArray(np.ndarray):
+        pass
+
+    host_device_of = minigrad.backend.device_of
+    monkeypatch.setattr(
+        minigrad.backend,
+        "device_of",
+        lambda a: "cuda:0" if isinstance(a, DeviceArray) else host_device_of(a),
+    )
+    monkeypatch.setattr(minigrad.backend, "on_device", lambda device: contextlib.nullcontext())
+    return DeviceArray
 
 
 @pytest.fixture
