@@ -1,8 +1,9 @@
-"""Host-side data sets for minigrad: ``load(name, split)`` returns NumPy arrays, and
+"""The data sets as train.py uses them: ``load(name, split)`` returns float32 NumPy arrays, and
 ``REGISTRY`` describes each set (classes, channel statistics, train.py's transforms).
 
-The files are fetched into a local cache and checked against their digests whenever they are
-loaded (datasets.fetch, datasets.checksums). Of minigrad, it only uses the atomic file writer.
+The files are fetched, verified and read by minigrad.vision.sources, which is installed with
+minigrad; this package (used from the checkout) scales them to [0, 1], and its modules fetch,
+checksums, idx, cifar10 and labels give that library's names under their old paths.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import cifar10, idx, transforms
+from datasets import transforms
+from minigrad.vision.sources import (
+    NAMES,
+    NUM_CLASSES,
+    SPLITS,
+    DatasetIntegrityError,
+    DatasetNotFoundError,
+    load_pixels,
+)
 
 __all__ = [
     "CHANNEL_STATS",
@@ -28,8 +37,6 @@ __all__ = [
     "load",
     "transforms",
 ]
-
-SPLITS = ("train", "test")
 
 # CIFAR-10's published per-channel (mean, std) of the training images scaled to [0, 1]
 _CIFAR10_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
@@ -65,7 +72,7 @@ REGISTRY: dict[str, DatasetSpec] = {
         DatasetSpec("fashion-mnist", 10, ((0.2860,), (0.3530,))),
         DatasetSpec(
             "cifar10",
-            cifar10.NUM_CLASSES,
+            NUM_CLASSES["cifar10"],
             _CIFAR10_STATS,
             train_transform=_augment_cifar10,
             test_transform=partial(
@@ -74,55 +81,16 @@ REGISTRY: dict[str, DatasetSpec] = {
         ),
     )
 }
-NAMES = tuple(REGISTRY)
 CHANNEL_STATS = {name: spec.channel_stats for name, spec in REGISTRY.items()}
-NUM_CLASSES = {name: spec.num_classes for name, spec in REGISTRY.items()}
-
-_READERS = {
-    "mnist": partial(idx.load_split, num_classes=NUM_CLASSES["mnist"]),
-    "fashion-mnist": partial(idx.load_split, num_classes=NUM_CLASSES["fashion-mnist"]),
-    "cifar10": cifar10.load_split,
-}
-_SPLIT_FILES = {
-    "mnist": idx.split_files,
-    "fashion-mnist": idx.split_files,
-    "cifar10": cifar10.split_files,
-}
-
-
-class DatasetNotFoundError(RuntimeError):
-    """No source could provide a data set; the message says what was tried and what goes where."""
-
-
-class DatasetIntegrityError(ValueError):
-    """A cached file changed since it was verified; the message gives both digests and the fix."""
 
 
 def load(
     name: str, split: str = "train", root: str | Path | None = None, download: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Load an official split as float32 images (N, C, H, W) in [0, 1] and int64 labels (N,).
-
-    MNIST and Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 gives (N, 3, 32, 32). Missing files
-    are fetched into ``<root>/<name>/`` when `download` is true (root: see fetch.data_root).
-    The split's files are checked against their digests first (hashed again only when their
-    size or mtime changed): DatasetIntegrityError for one changed since it was verified, and
-    checksums.UnverifiedDataWarning for one placed by hand that is not the official file.
-    Labels outside 0..NUM_CLASSES[name]-1 raise ValueError naming the file and the values.
-    """
-    # Imported here, not at the top, so that `python -m datasets.fetch` loads that module once.
-    from datasets import fetch
-
-    _check_choice("data set", name, NAMES)
-    _check_choice("split", split, SPLITS)
-    if not fetch.is_present(name, root):
-        if not download:
-            raise DatasetNotFoundError(fetch.not_found_message(name, root, failures=()))
-        fetch.fetch(name, root)
-    fetch.verify_cached(name, _SPLIT_FILES[name](split), root)
-    return _READERS[name](fetch.dataset_dir(name, root), split)
-
-
-def _check_choice(kind: str, value: str, valid: tuple[str, ...]) -> None:
-    if value not in valid:
-        raise ValueError(f"unknown {kind} {value!r}; valid ones: {', '.join(valid)}")
+    """Load an official split as float32 images (N, C, H, W) in [0, 1] (the stored uint8 / 255)
+    and int64 labels (N,): minigrad.vision.sources.load_pixels, which fetches, verifies and
+    reads the files (see there for the errors and warnings), scaled."""
+    pixels, labels = load_pixels(name, split, root=root, download=download)
+    images = pixels.astype(np.float32)
+    images /= 255
+    return images, labels

@@ -1,4 +1,5 @@
-"""minigrad.save / minigrad.load: checkpoints as .npz archives, written atomically, never pickled.
+"""minigrad.save / minigrad.load: checkpoints as .npz archives, written atomically, never pickled;
+a state dict can also go to a safetensors file that PyTorch opens (minigrad.safetensors).
 
 A host-side I/O module, so it imports NumPy directly. The archive holds one .npy member per
 array, named by its path in the saved object ("model/0.weight"), plus one member
@@ -24,6 +25,8 @@ FORMAT_VERSION = 1
 METADATA_MEMBER = "__minigrad__"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _SCALARS = (bool, int, float, str, type(None))
+FORMATS = ("npz", "safetensors")
+SAFETENSORS_SUFFIX = ".safetensors"
 
 
 class CheckpointError(ValueError):
@@ -33,8 +36,13 @@ class CheckpointError(ValueError):
 # --- save ---------------------------------------------------------------------------------
 
 
-def save(obj: Any, path: str | os.PathLike) -> None:
+def save(obj: Any, path: str | os.PathLike, format: str | None = None) -> None:
     """Write `obj` to `path` as an .npz checkpoint, atomically.
+
+    `format` "safetensors" (the default for a path ending in ".safetensors") writes a flat
+    dict of name -> Tensor or array, such as model.state_dict(), as a safetensors file that
+    PyTorch reads with safetensors.torch.load_file (minigrad.safetensors.save_file; it needs
+    the `safetensors` package); "npz" (the default otherwise) is minigrad's own format:
 
     obj is a state dict or any nesting of dicts (str or int keys), lists and tuples whose
     leaves are arrays, Tensors (stored on the host), NumPy scalars, Python numbers, strings,
@@ -44,12 +52,48 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     behind (a full disk or failed fsync raises minigrad.fileio.AtomicWriteError, an OSError
     naming `path`); a crash leaves the old file too, and the next save to `path` removes the
     temporary file it left."""
+    if _chosen_format(format, path) == "safetensors":
+        _save_safetensors(obj, path)
+        return
     arrays: dict[str, numpy.ndarray] = {}
     tree = _encode(obj, "", arrays)
     metadata = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "tree": tree}
     encoded = json.dumps(metadata, allow_nan=True).encode("utf-8")
     arrays[METADATA_MEMBER] = numpy.frombuffer(encoded, dtype=numpy.uint8)
     _write_atomically(os.fspath(path), arrays)
+
+
+def _chosen_format(format: str | None, path: str | os.PathLike) -> str:
+    if format is None:
+        return "safetensors" if os.fspath(path).endswith(SAFETENSORS_SUFFIX) else "npz"
+    if format not in FORMATS:
+        raise ValueError(f"save: unknown format {format!r}; expected one of {FORMATS}")
+    return format
+
+
+def _save_safetensors(obj: Any, path: str | os.PathLike) -> None:
+    from minigrad import safetensors
+
+    if not isinstance(obj, Mapping) or not all(
+        isinstance(value, Tensor) or backend.is_array(value) for value in obj.values()
+    ):
+        raise TypeError(
+            "save: format 'safetensors' holds a flat dict of name -> Tensor or array (a "
+            f"state_dict), got {_describe_top(obj)}; save nested checkpoints (optimizer "
+            "state, step counts) with format='npz'"
+        )
+    safetensors.save_file(obj, path)
+
+
+def _describe_top(obj: Any) -> str:
+    if not isinstance(obj, Mapping):
+        return f"a {type(obj).__name__}"
+    name, value = next(
+        (name, value)
+        for name, value in obj.items()
+        if not (isinstance(value, Tensor) or backend.is_array(value))
+    )
+    return f"a dict whose {name!r} is of type {type(value).__name__}"
 
 
 def _encode(value: Any, path: str, arrays: dict) -> Any:
@@ -117,6 +161,10 @@ def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool =
     arrays as NumPy arrays and Tensors as Tensors on `map_location` (a device name, "cpu" by
     default; load_state_dict copies onto the model's device anyway).
 
+    A safetensors file (from minigrad.save(..., format="safetensors") or PyTorch's
+    safetensors.torch.save_file) is read too: its dict of name -> Tensor on `map_location`
+    (minigrad.safetensors.load_file; it needs the `safetensors` package).
+
     As torch.load's: `weights_only` is accepted, and nothing is ever unpickled whatever it is
     (a checkpoint holds arrays and JSON only)."""
     if map_location is not None and not isinstance(map_location, str):
@@ -127,8 +175,16 @@ def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool =
     device = backend.normalize_device(map_location or "cpu")
     path = os.fspath(path)
     with open(path, "rb") as file:
-        if file.read(4) not in _ZIP_MAGIC:
-            raise CheckpointError(f"{path} is not a minigrad checkpoint: not an .npz (zip) archive")
+        is_zip = file.read(4) in _ZIP_MAGIC
+    if not is_zip:
+        from minigrad import safetensors
+
+        if safetensors.is_safetensors_file(path):
+            return safetensors.load_file(path, device=device)
+        raise CheckpointError(
+            f"{path} is not a minigrad checkpoint: neither an .npz (zip) archive nor a "
+            "safetensors file"
+        )
     try:
         with numpy.load(path, allow_pickle=False) as archive:
             if METADATA_MEMBER not in archive.files:

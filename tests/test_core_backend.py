@@ -12,9 +12,14 @@ from minigrad import backend
 PACKAGE = pathlib.Path(mg.__file__).parent
 BACKEND = PACKAGE / "backend"
 # Host-side modules that read and write files or shuffle indices on the host, never op math.
-HOST_SIDE = {"serialization.py"}
-# Host-side packages: the data utilities and the vision data sets and transforms.
-HOST_SIDE_PACKAGES = {PACKAGE / "utils" / "data", PACKAGE / "vision"}
+HOST_SIDE = {"serialization.py", "safetensors.py"}
+# Host-side packages: the data utilities, the vision data sets and transforms, and the files
+# behind the data sets (fetching, checksums, readers).
+HOST_SIDE_PACKAGES = {
+    PACKAGE / "utils" / "data",
+    PACKAGE / "vision",
+    PACKAGE / "vision" / "sources",
+}
 
 
 def _array_imports(path: pathlib.Path) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datasets import cifar10
+from minigrad.vision.sources import cifar10
 
 
 def make_batch(count: int, first_label: int = 0) -> dict:
@@ -50,14 +50,13 @@ def test_pickle_written_by_numpy_1_is_accepted(tmp_path):
     assert images.shape == (2, 3, 32, 32)
 
 
-def test_load_split_concatenates_the_five_training_batches_in_order(tmp_path):
+def test_read_split_concatenates_the_five_training_batches_in_order(tmp_path):
     write_all_batches(tmp_path, count=2)
-    images, labels = cifar10.load_split(tmp_path, "train")
-    assert images.shape == (10, 3, 32, 32) and images.dtype == np.float32
+    images, labels = cifar10.read_split(tmp_path, "train")
+    assert images.shape == (10, 3, 32, 32) and images.dtype == np.uint8
     np.testing.assert_array_equal(labels, [0, 1, 1, 2, 2, 3, 3, 4, 4, 5])
-    expected = make_batch(2)[b"data"].reshape(2, 3, 32, 32) / 255
-    np.testing.assert_allclose(images[:2], expected, rtol=1e-6)
-    test_images, _ = cifar10.load_split(tmp_path, "test")
+    np.testing.assert_array_equal(images[:2], make_batch(2)[b"data"].reshape(2, 3, 32, 32))
+    test_images, _ = cifar10.read_split(tmp_path, "test")
     assert test_images.shape == (2, 3, 32, 32)
 
 

@@ -20,8 +20,15 @@ import numpy as np
 import pytest
 
 import datasets
-from datasets import DatasetIntegrityError, DatasetNotFoundError, checksums, cifar10, fetch, idx
-from datasets.checksums import INDEX_NAME
+from minigrad.vision.sources import (
+    DatasetIntegrityError,
+    DatasetNotFoundError,
+    checksums,
+    cifar10,
+    fetch,
+    idx,
+)
+from minigrad.vision.sources.checksums import INDEX_NAME
 
 REAL_CACHE = fetch.data_root()  # read before the fixtures below point MINIGRAD_DATA elsewhere
 
@@ -311,7 +318,7 @@ def test_cached_file_changed_after_fetch_is_refused_on_load(
     assert f"{labels_path} has changed since it was verified: its SHA-256 is " in message
     assert sha256(labels_path.read_bytes()) in message
     assert f"expected {sha256(tiny_mnist['train-labels-idx1-ubyte'])}" in message
-    assert f"`python -m datasets.fetch mnist --root {isolated_cache}`" in message
+    assert f"`python -m minigrad.vision.sources mnist --root {isolated_cache}`" in message
     assert "or delete it and load again" in message
     fetch.fetch("mnist")  # the repair the message names
     _, labels = datasets.load("mnist", "train")
@@ -460,14 +467,16 @@ def test_cli_reports_failure_with_exit_status_1(monkeypatch, tiny_mnist, capsys)
     assert "put these files in" in capsys.readouterr().err
 
 
-def test_module_runs_as_a_script_without_import_warnings():
+@pytest.mark.parametrize("module", ["minigrad.vision.sources", "datasets.fetch"])
+def test_command_line_runs_without_import_warnings(module):
     result = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "datasets.fetch", "--help"],
+        [sys.executable, "-W", "error", "-m", module, "--help"],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert "{mnist,fashion-mnist,cifar10}" in result.stdout and result.stderr == ""
+    assert f"usage: python -m {module}" in result.stdout and result.stderr == ""
+    assert "{mnist,fashion-mnist,cifar10}" in result.stdout
 
 
 @pytest.mark.skipif(not fetch.is_present("mnist", REAL_CACHE), reason="MNIST is not cached")

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datasets import idx
+from minigrad.vision.sources import idx
 
 IMAGES = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4) * 10
 LABELS = np.array([7, 2], dtype=np.uint8)
@@ -36,12 +36,12 @@ def test_read_images_and_labels_exactly(tmp_path, gzipped):
     np.testing.assert_array_equal(idx.read_idx_labels(labels), LABELS)
 
 
-def test_load_split_scales_to_float32_nchw_and_int64_labels(tmp_path):
+def test_read_split_gives_the_stored_uint8_nchw_and_int64_labels(tmp_path):
     write_split(tmp_path, IMAGES, LABELS, "test")
-    images, labels = idx.load_split(tmp_path, "test", num_classes=10)
-    assert images.dtype == np.float32 and images.shape == (2, 1, 3, 4)
-    np.testing.assert_allclose(images[:, 0], IMAGES / 255, rtol=1e-6)
-    assert labels.dtype == np.int64
+    images, labels = idx.read_split(tmp_path, "test", num_classes=10)
+    assert images.dtype == np.uint8 and images.shape == (2, 1, 3, 4)
+    np.testing.assert_array_equal(images[:, 0], IMAGES)
+    assert images.flags.writeable and labels.dtype == np.int64
     np.testing.assert_array_equal(labels, [7, 2])
 
 
@@ -95,7 +95,7 @@ def test_image_and_label_count_mismatch_names_both_files(tmp_path):
     write_split(tmp_path, IMAGES, np.array([1, 2, 3], dtype=np.uint8), "train")
     pattern = r"train-images-idx3-ubyte holds 2 images but .*train-labels-idx1-ubyte holds 3"
     with pytest.raises(ValueError, match=pattern):
-        idx.load_split(tmp_path, "train", num_classes=10)
+        idx.read_split(tmp_path, "train", num_classes=10)
 
 
 @pytest.mark.parametrize("bad_label", [10, 255])
@@ -107,7 +107,7 @@ def test_label_outside_the_classes_names_the_file_and_value(tmp_path, bad_label)
         rf"\(values {bad_label}; the first at item 1\)"
     )
     with pytest.raises(ValueError, match=pattern):
-        idx.load_split(tmp_path, "test", num_classes=10)
+        idx.read_split(tmp_path, "test", num_classes=10)
 
 
 def test_many_bad_labels_are_summarized(tmp_path):
@@ -115,10 +115,10 @@ def test_many_bad_labels_are_summarized(tmp_path):
     write_split(tmp_path, np.zeros((9, 1, 1), dtype=np.uint8), labels, "train")
     pattern = r"8 of 9 do not \(values 10, 11, 12, 13, 14 and 2 more; the first at item 1\)"
     with pytest.raises(ValueError, match=pattern):
-        idx.load_split(tmp_path, "train", num_classes=10)
+        idx.read_split(tmp_path, "train", num_classes=10)
 
 
 def test_class_count_is_the_data_sets(tmp_path):
     write_split(tmp_path, IMAGES, LABELS, "test")  # labels 7 and 2
     with pytest.raises(ValueError, match=r"labels must lie in 0..4, .*values 7;"):
-        idx.load_split(tmp_path, "test", num_classes=5)
+        idx.read_split(tmp_path, "test", num_classes=5)

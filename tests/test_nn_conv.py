@@ -88,8 +88,14 @@ def test_conv2d_float64_layer():
             nn.Conv2d(3, 16, 3, padding="same"),
             "Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=same)",
         ),
-        (nn.MaxPool2d(2), "MaxPool2d(kernel_size=2, stride=2, padding=0)"),
-        (nn.MaxPool2d((3, 2), 1, 1), "MaxPool2d(kernel_size=(3, 2), stride=1, padding=1)"),
+        (
+            nn.MaxPool2d(2),
+            "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)",
+        ),
+        (
+            nn.MaxPool2d((3, 2), 1, 1),
+            "MaxPool2d(kernel_size=(3, 2), stride=1, padding=1, dilation=1, ceil_mode=False)",
+        ),
         (nn.AvgPool2d(2), "AvgPool2d(kernel_size=2, stride=2, padding=0)"),
         (nn.AdaptiveAvgPool2d((1, 1)), "AdaptiveAvgPool2d(output_size=(1, 1))"),
         (nn.AdaptiveAvgPool2d(1), "AdaptiveAvgPool2d(output_size=1)"),

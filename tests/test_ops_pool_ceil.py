@@ -183,7 +183,7 @@ def test_pool_layers_pass_ceil_mode_and_count_include_pad():
 
 def test_pool_layer_repr_shows_ceil_mode_where_pytorch_does():
     assert repr(nn.MaxPool2d(2, ceil_mode=True)) == (
-        "MaxPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True)"
+        "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=True)"
     )
     assert repr(nn.AvgPool2d(2, ceil_mode=True)) == "AvgPool2d(kernel_size=2, stride=2, padding=0)"
 

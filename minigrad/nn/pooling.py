@@ -30,23 +30,33 @@ class _Pool2d(Module):
 
 class MaxPool2d(_Pool2d):
     """The maximum of each kernel_size window (stride defaults to kernel_size, -inf padding);
-    ceil_mode=True keeps the partial windows at the bottom and right, as in PyTorch."""
+    ceil_mode=True keeps the partial windows at the bottom and right, as in PyTorch. The
+    arguments are PyTorch's, in its order; dilation and return_indices take only their
+    defaults (1 and False): other values raise ValueError."""
 
     def __init__(
         self,
         kernel_size: int | tuple[int, int],
         stride: int | tuple[int, int] | None = None,
         padding: int | tuple[int, int] = 0,
-        *,
+        dilation: int | tuple[int, int] = 1,
+        return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
+        if dilation not in (1, (1, 1)) or return_indices:
+            raise ValueError(
+                f"MaxPool2d: dilation={dilation!r} and return_indices={return_indices!r} are "
+                "not supported; only dilation=1 and return_indices=False are"
+            )
         super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.dilation = dilation
+        self.return_indices = return_indices
 
     def forward(self, x: Tensor) -> Tensor:
         return max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + (", ceil_mode=True" if self.ceil_mode else "")
+        return f"{super().extra_repr()}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
 
 class AvgPool2d(_Pool2d):

