@@ -19,7 +19,7 @@ import time
 from benchmarks.bench_train import minigrad_stepper, mnist_or_random
 from benchmarks.common import print_table
 from experiment.memory import retain_freed_host_memory
-from minigrad import autograd
+from minigrad.autograd import engine as autograd
 from minigrad.tensor import Tensor
 
 

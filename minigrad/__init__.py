@@ -8,9 +8,16 @@ makes their Tensor methods and operators (declared beside each op with @tensor_m
 
 from types import ModuleType as _ModuleType
 
-from minigrad import accelerator, backend, cuda, data, nn, optim
-from minigrad.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad import accelerator, autograd, backend, backends, cuda, data, nn, optim
+from minigrad.autograd.engine import (
+    Function,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from minigrad.backend import (
+    Generator,
     bool_,
     cuda_is_available,
     device,
@@ -66,5 +73,5 @@ __all__ = sorted(
         and not isinstance(value, _ModuleType)
         and name not in _BUILTIN_NAMES | {"DTYPE_ALIASES"}
     ]
-    + ["accelerator", "backend", "cuda", "data", "nn", "optim"]
+    + ["accelerator", "autograd", "backend", "backends", "cuda", "data", "nn", "optim"]
 )

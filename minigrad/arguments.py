@@ -5,6 +5,8 @@ and unbroadcast, which undoes broadcasting for the gradients.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from typing import Any
 
 
@@ -39,6 +41,37 @@ REDUCTIONS = ("mean", "sum", "none")
 def check_reduction(op: str, reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def legacy_reduction(op: str, size_average: Any, reduce: Any, reduction: str) -> str:
+    """The reduction that PyTorch's deprecated flags ask for: reduce=False gives 'none',
+    size_average=False 'sum', both True (their default) 'mean'; with neither given (None),
+    `reduction` itself. As in PyTorch, using them warns and they override `reduction`."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(
+        f"{op}: size_average and reduce are deprecated, as in PyTorch; "
+        f"use reduction={legacy!r} instead",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
+    return legacy
+
+
+def caller_stacklevel(inside: tuple[str, ...] = ("minigrad",)) -> int:
+    """warnings.warn's stacklevel for the first frame outside the modules `inside` (names or
+    package prefixes), so that a warning raised deep in the library names the user's line."""
+
+    def is_inside(module: str) -> bool:
+        return any(module == name or module.startswith(name + ".") for name in inside)
+
+    frame, level = sys._getframe(2), 2  # the caller of warnings.warn's caller
+    while frame.f_back is not None and is_inside(frame.f_globals.get("__name__", "")):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def check_like(

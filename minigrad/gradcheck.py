@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from minigrad import backend
-from minigrad.autograd import no_grad
+from minigrad.autograd.engine import no_grad
 from minigrad.tensor import Tensor
 
 
-class GradcheckError(AssertionError):
-    """An analytic gradient disagrees with the numerical one."""
+class GradcheckError(AssertionError, RuntimeError):
+    """An analytic gradient disagrees with the numerical one (a RuntimeError, as PyTorch's,
+    and an AssertionError, as a failed check)."""
 
 
 def gradcheck(
@@ -28,12 +29,36 @@ def gradcheck(
     The inputs are copied to float64. fn may return a Tensor of any shape (or a tuple of them):
     it is reduced to the scalar L = sum(out * w) with fixed random weights w, so one backward
     pass gives the vector-Jacobian product that central differences
-    (L(x + eps) - L(x - eps)) / (2 eps), one element at a time, must match. A NaN or Inf on
-    either side is a mismatch, reported like any other (input, element, both values).
+    (L(x + eps) - L(x - eps)) / (2 eps), one element at a time, must match within
+    atol + rtol * |numerical|. A NaN or Inf on either side is a mismatch. The error names the
+    input, its first element off and the worst one (both values each), and how many are off.
     """
     tensors = [value for value in inputs if isinstance(value, Tensor)]
     with backend.on_device_of(tensors[0].data) if tensors else backend.on_device("cpu"):
         return _gradcheck(fn, inputs, eps, atol, rtol, seed)
+
+
+def autograd_gradcheck(
+    func: Callable[..., Any],
+    inputs: Any,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """torch.autograd.gradcheck's signature over the same check: `inputs` is a Tensor or a
+    tuple of arguments; True, else GradcheckError, or False with raise_exception=False.
+    Unlike PyTorch's, the inputs are copied to float64 first (so float32 ones check as well),
+    and each input's gradient is checked as one vector-Jacobian product with random weights
+    rather than as the whole Jacobian."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    try:
+        return gradcheck(func, *inputs, eps=eps, atol=atol, rtol=rtol)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
 
 
 def _gradcheck(fn, inputs, eps, atol, rtol, seed) -> bool:
@@ -95,6 +120,7 @@ def _check_input(fn, inputs, index, weights, eps, atol, rtol) -> None:
         )
     flat = tensor.data.reshape(-1)  # a view: perturbing it perturbs the input in place
     analytic = analytic.reshape(-1)
+    mismatches = []  # (how far outside the tolerance, element, analytic, numerical)
     for element in range(flat.size):
         original = flat[element].item()
         flat[element] = original + eps
@@ -106,13 +132,30 @@ def _check_input(fn, inputs, index, weights, eps, atol, rtol) -> None:
         exact = analytic[element].item()
         # Finiteness is checked apart: NaN makes every comparison false, an Inf numerical value
         # makes the tolerance Inf, and either would let a broken gradient pass.
-        within_tolerance = abs(numeric - exact) <= atol + rtol * abs(numeric)
-        if not (math.isfinite(numeric) and math.isfinite(exact) and within_tolerance):
-            position = _unravel(element, tensor.shape)
-            raise GradcheckError(
-                f"gradcheck failed for input {index} (shape {tensor.shape}) at element "
-                f"{position}: analytic {exact:.8g} vs numerical {numeric:.8g}"
-            )
+        excess = abs(numeric - exact) - (atol + rtol * abs(numeric))
+        if not (math.isfinite(numeric) and math.isfinite(exact)):
+            excess = math.inf
+        if excess > 0:
+            mismatches.append((excess, element, exact, numeric))
+    if mismatches:
+        raise GradcheckError(_mismatch_message(index, tensor.shape, mismatches))
+
+
+def _mismatch_message(index: int, shape: tuple, mismatches: list) -> str:
+    """The first element outside the tolerance, and the worst one when that is another."""
+
+    def described(mismatch: tuple) -> str:
+        _, element, exact, numeric = mismatch
+        position = _unravel(element, shape)
+        return f"element {position}: analytic {exact:.8g} vs numerical {numeric:.8g}"
+
+    first = mismatches[0]
+    worst = max(mismatches, key=lambda mismatch: mismatch[0])
+    message = f"gradcheck failed for input {index} (shape {shape}) at {described(first)}"
+    if len(mismatches) > 1:
+        message += f" ({len(mismatches)} elements off"
+        message += ")" if worst is first else f", the worst at {described(worst)})"
+    return message
 
 
 def _unravel(flat_index: int, shape: tuple) -> tuple:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -28,22 +29,33 @@ class Tensor:
     """An n-dimensional array on a device that can record the ops applied to it.
 
     ``data`` is the NumPy or CuPy array; ``grad`` the accumulated gradient (a Tensor) after
-    ``backward()``; ``_ctx`` the Function node that produced it (None for leaves);
+    ``backward()``; ``_ctx`` the Function node that produced it (None for leaves); ``_hooks``
+    its hooks and retain_grad flag (None until register_hook or retain_grad);
     ``_version`` counts the in-place writes made through minigrad (the methods ending in ``_``,
     item assignment, optimizer steps) and ``_written_at`` stamps the last one (write_clock), so
     that backward can refuse a graph whose saved inputs changed since (writes into the raw
     ``data`` array go uncounted, as ``.data`` writes in PyTorch do).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_written_at", "__weakref__")
+    __slots__ = (
+        "data",
+        "_grad",
+        "requires_grad",
+        "_ctx",
+        "_hooks",
+        "_version",
+        "_written_at",
+        "__weakref__",
+    )
     __hash__ = object.__hash__  # == is elementwise, so hash by identity as PyTorch does
 
     def __init__(self, data: Any, requires_grad: bool = False, _ctx: Any = None) -> None:
-        if not backend.is_array(data):
+        if type(data) is not backend.HostArray and not backend.is_array(data):
             data = backend.asarray(data, dtype=backend.default_dtype_for(data), device="cpu")
         self.data = data
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._ctx = _ctx
+        self._hooks = None
         self._version = self._written_at = 0
         self.requires_grad = False
         if requires_grad:
@@ -65,11 +77,56 @@ class Tensor:
     @property
     def device(self) -> backend.device:
         """Where the data lives: a device ("cpu", "cuda:N"; .type and .index as PyTorch's)."""
-        return backend.as_device(backend.device_of(self.data))
+        data = self.data
+        if type(data) is backend.HostArray:  # the common case, without two calls
+            return _CPU
+        return backend.as_device(backend.device_of(data))
 
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward(): leaves get one, and the non-leaf tensors
+        that called retain_grad(); reading it on another non-leaf that requires grad warns
+        (it stays None), as in PyTorch."""
+        if self._grad is None and self._ctx is not None and not self.retains_grad:
+            warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"assigned grad expected to be a Tensor or None, got {type(value)}")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor whose .grad backward fills (after retain_grad())."""
+        return self._hooks is not None and self._hooks.retains_grad and self._ctx is not None
+
+    def retain_grad(self) -> None:
+        """Have backward() fill this non-leaf tensor's .grad too (a leaf's is filled anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._ctx is not None:
+            self._tensor_hooks().retains_grad = True
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """Call hook(grad) with this tensor's gradient during every backward (and
+        autograd.grad); a Tensor it returns replaces the gradient. Returns a handle whose
+        .remove() unregisters it. A hook must not change its argument in place."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return self._tensor_hooks().add(hook)
+
+    def _tensor_hooks(self) -> Any:
+        if self._hooks is None:
+            from minigrad.autograd.hooks import TensorHooks
+
+            self._hooks = TensorHooks()
+        return self._hooks
 
     @property
     def grad_fn(self) -> Any:
@@ -102,10 +159,10 @@ class Tensor:
     def _write(self, op: str, key: Any, value: Any) -> Tensor:
         """self.data[key] = value, counted in _version. Refused where the write would have to be
         differentiated: on a tensor that requires grad while grad mode is on."""
-        from minigrad import autograd
+        from minigrad.autograd import engine
         from minigrad.ops.shape import index_key
 
-        if self.requires_grad and autograd.is_grad_enabled():
+        if self.requires_grad and engine.is_grad_enabled():
             kind = "leaf tensor" if self._ctx is None else "tensor computed by an op"
             raise RuntimeError(
                 f"{op}: a {kind} that requires grad cannot be changed in place while grad mode "
@@ -166,13 +223,31 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor(self.data)
 
-    def to(self, target: Any) -> Tensor:
-        """A copy on another device ("cpu", "cuda", "cuda:N") or of another dtype."""
+    def to(self, *args: Any, non_blocking: bool = False, copy: bool = False, **kwargs: Any):
+        """This tensor on another device ("cpu", "cuda", "cuda:N", a minigrad.device) and/or
+        of another dtype, as torch's: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(other)`` (other's device and dtype) or keywords; itself when nothing changes,
+        unless copy=True. non_blocking is accepted (copies finish before the result is read)."""
         from minigrad.ops.elementwise import cast, to_device
 
-        if isinstance(target, str):
-            return to_device(self, target)
-        return cast(self, target)
+        device, dtype = to_arguments("Tensor.to", args, kwargs)
+        result = self
+        if device is not None:
+            result = to_device(result, device)
+        if dtype is not None:
+            result = cast(result, dtype)
+        if copy and result is self:
+            result = self.clone()
+        return result
+
+    def contiguous(self) -> Tensor:
+        """Itself when its array is C-contiguous, else a C-contiguous copy in the graph, as
+        torch's (minigrad's ops take any layout: this matters only to code reading .data)."""
+        return self if self.is_contiguous() else self.clone()
+
+    def is_contiguous(self) -> bool:
+        """Whether the array is C-contiguous (row-major, no gaps), as NumPy/CuPy report it."""
+        return bool(self.data.flags.c_contiguous)
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
@@ -214,9 +289,9 @@ class Tensor:
 
     def backward(self, grad: Tensor | None = None, retain_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into the .grad of every leaf below it."""
-        from minigrad import autograd
+        from minigrad.autograd import engine
 
-        autograd.backward(self, grad, retain_graph)
+        engine.backward(self, grad, retain_graph)
 
     def __repr__(self) -> str:
         body = repr(backend.to_numpy(self.data)).removeprefix("array(").removesuffix(")")
@@ -246,6 +321,13 @@ class Tensor:
         array = backend.to_numpy(self.data)
         return array if dtype is None else array.astype(dtype)
 
+
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
+)
 
 # PyTorch's other names of the dtypes (minigrad.float is minigrad.float32, ...): a dict, which
 # minigrad/__init__.py exports, because this module needs the builtins float, int and bool
@@ -280,6 +362,26 @@ def _parse_type_name(name: str) -> tuple[Any, bool]:
         f"type: unknown type name {name!r}; expected a dtype or a name such as "
         "'minigrad.FloatTensor' or 'minigrad.cuda.LongTensor'"
     )
+
+
+_CPU = backend.as_device("cpu")
+_new_object = object.__new__
+
+
+def op_output(data: Any, ctx: Any = None) -> Tensor:
+    """A Tensor of an array that an op or the engine made: the output of graph node `ctx` (so
+    it requires grad), or without one a tensor that needs no grad. It skips __init__'s checks,
+    which such an array passes already (a floating one where ctx is given, else __init__ runs
+    and raises its error): an op's output costs a fifth of what Tensor() does."""
+    if ctx is not None and data.dtype.kind != "f":
+        return Tensor(data, requires_grad=True, _ctx=ctx)
+    tensor = _new_object(Tensor)
+    tensor.data = data
+    tensor._grad = tensor._hooks = None
+    tensor._ctx = ctx
+    tensor._version = tensor._written_at = 0
+    tensor.requires_grad = ctx is not None
+    return tensor
 
 
 def increment_version(tensor: Tensor) -> None:
@@ -583,3 +685,27 @@ def linspace(
         values = backend.device_module(device).linspace(start, end, steps, dtype=backend.float64)
         array = values.astype(dtype or backend.float32)
     return Tensor(array, requires_grad=requires_grad)
+
+
+def to_arguments(name: str, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """The (device, dtype) that torch's ``.to(...)`` arguments ask for, None where one is not
+    given: a device (str or minigrad.device), a dtype, both, another Tensor (its device and
+    dtype), or the keywords device= and dtype=."""
+    unknown = set(kwargs) - {"device", "dtype"}
+    if unknown:
+        raise TypeError(f"{name}() got unexpected keyword arguments {sorted(unknown)}")
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    if len(args) > 2:
+        raise TypeError(f"{name}() takes a device, a dtype or a tensor, got {len(args)} arguments")
+    for value in args:
+        if isinstance(value, Tensor):
+            if len(args) > 1:
+                raise TypeError(f"{name}(other) takes the tensor alone, got {len(args)} arguments")
+            device, dtype = value.device, value.dtype
+        elif isinstance(value, str):
+            device = value
+        elif value is None:
+            continue
+        else:
+            dtype = value
+    return device, dtype

@@ -17,7 +17,7 @@ from typing import Any
 
 import minigrad
 from minigrad import fileio, nn
-from minigrad.autograd import topological_order
+from minigrad.autograd.engine import topological_order
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
@@ -115,8 +115,9 @@ class _DotWriter:
         lines = [f"{tensor.shape} {tensor.dtype}"]
         if id(tensor) in self.names:
             lines.insert(0, self.names[id(tensor)])
-        if self.show_grad and tensor.grad is not None:
-            lines.append(f"grad {tensor.grad.shape}")
+        grad = tensor._grad  # not .grad: that warns on a non-leaf that retains none
+        if self.show_grad and grad is not None:
+            lines.append(f"grad {grad.shape}")
         return lines
 
     def tensor_kind(self, tensor: Tensor) -> str:

@@ -49,6 +49,13 @@ def test_bn_cnn_checkpoint_resumes_model_optimizer_and_schedule(tiny_mnist, tmp_
     assert steps == {3}  # one dry-run batch in each of the three epochs: Adam's state resumed
 
 
-@pytest.mark.parametrize("name", ["mnist_cnn", "bn_cnn_checkpoint"])
+def test_custom_function_checks_its_gradients_and_trains(tmp_path):
+    output = run_example("custom_function", "--steps", "60", "--log-interval", "30", cwd=tmp_path)
+    assert "gradcheck LinearFunction: True" in output and "gradcheck MyReLU: True" in output
+    losses = [float(line.split("loss ")[1].split(",")[0]) for line in output.splitlines()[2:]]
+    assert len(losses) == 3 and losses[-1] < losses[0] / 2
+
+
+@pytest.mark.parametrize("name", ["mnist_cnn", "bn_cnn_checkpoint", "custom_function"])
 def test_examples_explain_their_options(name, tmp_path):
     assert "--dry-run" in run_example(name, "--help", cwd=tmp_path)

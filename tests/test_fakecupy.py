@@ -11,7 +11,7 @@ import pytest
 
 import minigrad
 from minigrad import backend
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 
 FAKECUPY = Path(__file__).parent / "fakecupy"
 HERE = "tests/test_fakecupy.py"

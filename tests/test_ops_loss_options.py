@@ -292,7 +292,9 @@ def test_binary_cross_entropy_with_logits_gradcheck_with_weight_and_pos_weight(r
     pos_weight = minigrad.tensor([0.5, 1.0, 2.0, 4.0], dtype=minigrad.float64)
 
     def loss(z, y):
-        return F.binary_cross_entropy_with_logits(z, y, weight, reduction, pos_weight)
+        return F.binary_cross_entropy_with_logits(
+            z, y, weight, reduction=reduction, pos_weight=pos_weight
+        )
 
     assert minigrad.gradcheck(loss, z, y)
 
@@ -331,12 +333,12 @@ def test_smooth_l1_loss_by_hand(beta, losses, slopes):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize(
     "loss",
-    [F.l1_loss, lambda x, y, r: F.smooth_l1_loss(x, y, r, beta=0.5)],
+    [F.l1_loss, lambda x, y, reduction: F.smooth_l1_loss(x, y, reduction=reduction, beta=0.5)],
     ids=["l1", "smooth_l1"],
 )
 def test_distance_losses_gradcheck_for_both_inputs(loss, reduction):
     x, y = random(3, 4), random(3, 4)  # |x - y| away from 0 and beta within eps
-    assert minigrad.gradcheck(lambda x, y: loss(x, y, reduction), x, y)
+    assert minigrad.gradcheck(lambda x, y: loss(x, y, reduction=reduction), x, y)
 
 
 # --- modules ---------------------------------------------------------------------------------
@@ -346,7 +348,9 @@ def test_loss_modules_pass_their_options_to_the_functions():
     x, target = random(4, 3, 2), minigrad.tensor([[0, 1], [2, 2], [1, 0], [0, 2]])
     weight = minigrad.tensor([1.0, 2.0, 0.5], dtype=minigrad.float64)
     module = nn.CrossEntropyLoss(weight, ignore_index=2, label_smoothing=0.1, reduction="sum")
-    expected = F.cross_entropy(x, target, weight, 2, "sum", 0.1)
+    expected = F.cross_entropy(
+        x, target, weight, ignore_index=2, reduction="sum", label_smoothing=0.1
+    )
     assert module(x, target).item() == expected.item()
     nll = nn.NLLLoss(weight, ignore_index=1)(x, target).item()
     assert nll == F.nll_loss(x, target, weight, ignore_index=1).item()
@@ -354,7 +358,7 @@ def test_loss_modules_pass_their_options_to_the_functions():
     pos_weight = minigrad.tensor([1.0, 2.0, 3.0], dtype=minigrad.float64)
     bce = nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")(z, y)
     np.testing.assert_array_equal(
-        bce.numpy(), F.binary_cross_entropy_with_logits(z, y, None, "none", pos_weight).numpy()
+        bce.numpy(), F.binary_cross_entropy_with_logits(z, y, reduction="none", pos_weight=pos_weight).numpy()
     )
     assert nn.L1Loss()(z, y).item() == F.l1_loss(z, y).item()
     assert nn.SmoothL1Loss(beta=0.3)(z, y).item() == F.smooth_l1_loss(z, y, beta=0.3).item()
@@ -474,7 +478,9 @@ def test_loss_options_agree_across_devices(device):
     x_host, y_host = minigrad.randn(3, 4, 5), minigrad.rand(3, 4, 5)
     target_host = minigrad.tensor(np.random.default_rng(3).integers(0, 4, (3, 5)))
     weight_host = minigrad.tensor([1.0, 2.0, 0.5, 1.5])
-    expected = F.cross_entropy(x_host, target_host, weight_host, 1, "mean", 0.2).item()
+    expected = F.cross_entropy(
+        x_host, target_host, weight_host, ignore_index=1, reduction="mean", label_smoothing=0.2
+    ).item()
     expected_bce = F.binary_cross_entropy_with_logits(
         x_host, y_host, pos_weight=weight_host.reshape(4, 1)
     ).item()

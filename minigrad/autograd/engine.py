@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from minigrad import backend
-from minigrad.tensor import Tensor, write_clock
+from minigrad import tensor as tensor_module
+from minigrad.tensor import Tensor, op_output, write_clock
 
 _grad_enabled = True
 
@@ -64,16 +65,19 @@ class Function:
         ctx = cls()
         arrays = []
         needs_grad = []
+        host_array = backend.HostArray
         on_host = True  # NumPy arrays all live on "cpu": only device arrays need comparing
         for value in inputs:
             if isinstance(value, Tensor):
-                on_host = on_host and type(value.data) is backend.HostArray
-                arrays.append(value.data)
+                data = value.data
+                if type(data) is not host_array:
+                    on_host = False
+                arrays.append(data)
                 needs_grad.append(value.requires_grad)
             else:
                 arrays.append(value)
                 needs_grad.append(False)
-        ctx.needs_input_grad = tuple(needs_grad)
+        ctx.needs_input_grad = needs_grad = tuple(needs_grad)
         if params and any(isinstance(value, Tensor) for value in params.values()):
             _raise_tensor_keyword(cls, params)
         if on_host:
@@ -81,13 +85,13 @@ class Function:
         else:  # on a GPU: the kernels run on the inputs' device, not on the current one
             with backend.on_device(_one_device(cls, inputs)):
                 output = cls.forward(ctx, *arrays, **params)
-        if type(output) is not backend.HostArray:
+        if type(output) is not host_array:
             output = _checked_output(ctx, output)
-        if _grad_enabled and any(needs_grad):
+        if _grad_enabled and True in needs_grad:
             ctx.inputs = inputs
-            ctx.write_clock = write_clock()
-            return Tensor(output, requires_grad=True, _ctx=ctx)
-        return Tensor(output)
+            ctx.write_clock = tensor_module._writes  # write_clock(), without the call
+            return op_output(output, ctx)
+        return op_output(output)
 
     @property
     def name(self) -> str:
@@ -195,50 +199,137 @@ class enable_grad(set_grad_enabled):
 
 
 def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into every leaf's `.grad` that requires grad.
+    """Accumulate d(root)/d(leaf) into every leaf's `.grad` that requires grad (Tensor.backward).
 
     Every leaf's `.grad` gets an array of its own (contiguous, writable, of the leaf's shape and
     dtype): a gradient array that a backward hands to two inputs, a view, or the caller's `grad`
     is copied before it becomes a leaf's, so that changing one `.grad` in place (zeroing,
     clipping) never changes another."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward() on a tensor that does not require grad: no input of its graph has "
-            "requires_grad=True (or it was computed under no_grad)"
-        )
-    root_grad = _initial_grad(root, grad)
-    # the ids of the memory owners already held elsewhere: a leaf must not take them as they are
-    given = {id(root_grad), id(root_grad.base)}
-    if root._ctx is None:
-        _accumulate_leaf(root, root_grad, given)
-        return
-    grads = {id(root): root_grad}
+    run_backward((root,), (grad,), retain_graph)
+
+
+def run_backward(
+    roots: tuple, root_grads: tuple, retain_graph: bool = False, capture: dict | None = None
+) -> None:
+    """Backpropagate from `roots` (each seeded with its gradient, None for a scalar's 1).
+
+    With `capture` None the leaves accumulate their gradients into `.grad` (backward()). With
+    a dict whose keys are the ids of some tensors, nothing's `.grad` is touched except retained
+    ones: each key's value becomes that tensor's gradient array (after its hooks), and stays
+    None where no gradient reached it (autograd.grad()). Tensor hooks and retain_grad run in
+    both modes; a tensor without them costs one test of its `_hooks` slot."""
+    grads: dict[int, Any] = {}
+    given: set[int] = set()  # ids of the memory owners held elsewhere: a leaf must not take them
+    deferred: dict[int, Tensor] = {}  # leaves handled after the walk: hooked, captured, roots
+    for position, (root, grad) in enumerate(zip(roots, root_grads)):
+        if not root.requires_grad:
+            raise RuntimeError(
+                f"element {position} of tensors does not require grad and does not have a "
+                "grad_fn: no input of its graph has requires_grad=True (or it was computed "
+                "under no_grad)"
+            )
+        root_grad = _initial_grad(root, grad)
+        given.update((id(root_grad), id(root_grad.base)))
+        if root._ctx is None:
+            if id(root) not in grads:
+                root_grad = _owned(root_grad, given, None)
+            deferred[id(root)] = root
+        _add_grad(grads, root, root_grad)
     clock = write_clock()
-    for node_output in reversed(topological_order(root)):
+    order = topological_order(roots)
+    if capture is not None:
+        order, stops = _paths_to(order, capture)
+    host_array = backend.HostArray
+    while order:
+        node_output = order.pop()  # popped: its array is freed once its node is done
         out_grad = grads.pop(id(node_output), None)
         if out_grad is None:
             continue
+        if node_output._hooks is not None:
+            out_grad = node_output._hooks.run(node_output, out_grad)
+        if capture is not None:
+            if id(node_output) in capture:
+                with backend.on_device_of(out_grad):  # its own array: the walk goes on with this
+                    capture[id(node_output)] = out_grad.copy()
+            if id(node_output) in stops:
+                continue
         ctx = node_output._ctx
         if ctx.write_clock != clock:  # some tensor was written since this node's forward
             _check_saved_unchanged(ctx, node_output)
         ctx.retain_graph = retain_graph
-        for value, input_grad in _input_grads(ctx, out_grad):
+        inputs = ctx.inputs
+        for value, needs, input_grad in zip(inputs, ctx.needs_input_grad, _backward(ctx, out_grad)):
+            if not needs or input_grad is None:
+                continue
+            data = value.data
+            if not (  # the common case, checked in place at the cost of four comparisons
+                type(input_grad) is host_array
+                and type(data) is host_array
+                and input_grad.shape == data.shape
+                and input_grad.dtype == data.dtype
+            ):
+                position = next(i for i, other in enumerate(inputs) if other is value)
+                input_grad = _checked_grad(ctx, position, value, input_grad)
             if value._ctx is None:
-                _accumulate_leaf(value, input_grad, given, ctx)
+                if value._hooks is None and capture is None:
+                    _accumulate_leaf(value, input_grad, given, ctx)
+                    continue
+                if id(value) not in grads:  # its first gradient: it may be ctx's own array
+                    input_grad = _owned(input_grad, given, ctx)
+                deferred[id(value)] = value
+            previous = grads.get(id(value))
+            if previous is None:
+                grads[id(value)] = input_grad
             else:
-                previous = grads.get(id(value))
-                if previous is None:
-                    grads[id(value)] = input_grad
-                else:
-                    with backend.on_device_of(input_grad):
-                        grads[id(value)] = previous + input_grad
+                _add_grad(grads, value, input_grad)
         if not retain_graph:
             ctx.release()
+    for key, leaf in deferred.items():
+        _finish_leaf(leaf, grads[key], given, capture)
 
 
-def _input_grads(ctx: Function, out_grad: Any) -> list[tuple[Tensor, Any]]:
-    """(input, gradient) for each input of the node that wants one, from its backward, each
-    gradient checked against its input (one per input; shape, device and dtype)."""
+def _paths_to(order: list[Tensor], capture: dict) -> tuple[list[Tensor], set[int]]:
+    """The op outputs of `order` from which a gradient reaches a captured tensor (in the same
+    order), and the ids of the captured ones whose own inputs reach none: the walk stops at
+    those, so that nothing below them runs (their backward, hooks, retain_grad)."""
+    reaching = set(capture)
+    kept, stops = [], set()
+    for tensor in order:  # every tensor comes after its inputs
+        if any(isinstance(value, Tensor) and id(value) in reaching for value in tensor._ctx.inputs):
+            reaching.add(id(tensor))
+            kept.append(tensor)
+        elif id(tensor) in capture:
+            kept.append(tensor)
+            stops.add(id(tensor))
+    return kept, stops
+
+
+def _add_grad(grads: dict, tensor: Tensor, grad: Any) -> None:
+    previous = grads.get(id(tensor))
+    if previous is None:
+        grads[id(tensor)] = grad
+    else:
+        with backend.on_device_of(grad):
+            grads[id(tensor)] = previous + grad
+
+
+def _finish_leaf(leaf: Tensor, grad: Any, given: set[int], capture: dict | None) -> None:
+    """A deferred leaf's total gradient (an array of its own): through its hooks, then into
+    `.grad`, or into `capture`."""
+    if capture is not None and id(leaf) not in capture:
+        return  # autograd.grad() did not ask for it: its hooks do not run either
+    if leaf._hooks is not None:
+        hooked = leaf._hooks.run(leaf, grad)
+        grad = grad if hooked is grad else _owned(hooked, given, None)
+    if capture is None:
+        _accumulate_leaf(leaf, grad, given, owned=True)
+    else:
+        capture[id(leaf)] = grad
+
+
+def _backward(ctx: Function, out_grad: Any) -> tuple:
+    """The node's backward on its output's gradient: one gradient (or None) per input, which
+    the engine then checks against its input (shape, device and dtype), else RuntimeError."""
     if type(out_grad) is backend.HostArray:
         input_grads = ctx.backward(ctx, out_grad)
     else:  # on a GPU: backward's kernels run on the device of its gradient
@@ -251,22 +342,7 @@ def _input_grads(ctx: Function, out_grad: Any) -> list[tuple[Tensor, Any]]:
             f"{ctx.name}.backward returned {len(input_grads)} gradients but forward took "
             f"{len(ctx.inputs)} inputs; return one per input (None where there is none)"
         )
-    host_array = backend.HostArray
-    wanted = []
-    for value, needs, grad in zip(ctx.inputs, ctx.needs_input_grad, input_grads):
-        if not needs or grad is None:
-            continue
-        data = value.data
-        if not (  # the common case, checked in place at the cost of four comparisons
-            type(grad) is host_array
-            and type(data) is host_array
-            and grad.shape == data.shape
-            and grad.dtype == data.dtype
-        ):
-            position = next(i for i, other in enumerate(ctx.inputs) if other is value)
-            grad = _checked_grad(ctx, position, value, grad)
-        wanted.append((value, grad))
-    return wanted
+    return input_grads
 
 
 def _initial_grad(root: Tensor, grad: Tensor | None) -> Any:
@@ -318,27 +394,37 @@ def _checked_grad(ctx: Function, position: int, value: Tensor, grad: Any) -> Any
     return grad
 
 
-def _accumulate_leaf(leaf: Tensor, grad: Any, given: set[int], ctx: Function | None = None):
-    """leaf.grad += grad. The first gradient is copied unless the memory it covers is wholly
-    its own and held by nobody else: it owns it or is a reshape of all of it, that memory was
-    not handed out before in this backward (`given`: the ids of those owners), and it is not
-    an array of the node `ctx` that returned it (an input's data or a saved array)."""
-    if leaf.grad is not None:
+def _accumulate_leaf(
+    leaf: Tensor, grad: Any, given: set[int], ctx: Function | None = None, owned: bool = False
+) -> None:
+    """leaf.grad += grad; the first gradient as `_owned` makes it (as it is, if already
+    `owned`)."""
+    if leaf._grad is not None:
         with backend.on_device_of(grad):
-            leaf.grad = Tensor(leaf.grad.data + grad)
+            leaf._grad = op_output(leaf._grad.data + grad)
         return
+    leaf._grad = op_output(grad if owned else _owned(grad, given, ctx))
+
+
+def _owned(grad: Any, given: set[int], ctx: Function | None) -> Any:
+    """grad itself if the memory it covers is wholly its own and held by nobody else: it owns it
+    or is a reshape of all of it, that memory was not handed out before in this backward
+    (`given`: the ids of those owners), and it is not an array of the node `ctx` that returned
+    it (an input's data or a saved array); else a copy. Either way it is handed out now."""
     owner = backend.whole_owner(grad)
     if owner is None or id(owner) in given or _held_by(ctx, owner):
         with backend.on_device_of(grad):
             grad = owner = grad.copy()
     given.add(id(owner))
-    leaf.grad = Tensor(grad)
+    return grad
 
 
 def _held_by(ctx: Function | None, owner: Any) -> bool:
     if ctx is None:
         return False
     for saved in ctx.saved_tensors:
+        if isinstance(saved, Tensor):  # a Tensor-level Function's node saves Tensors
+            saved = saved.data
         if owner is saved or owner is getattr(saved, "base", None):
             return True
     for value in ctx.inputs:
@@ -377,16 +463,20 @@ RELEASED_MESSAGE = (
 )
 
 
-def topological_order(root: Tensor, released_message: str = RELEASED_MESSAGE) -> list[Tensor]:
-    """The op outputs of root's graph (its non-leaf tensors), each after all the tensors it was
-    computed from; RuntimeError(released_message) if part of the graph was freed.
+def topological_order(
+    root: Tensor | tuple, released_message: str = RELEASED_MESSAGE
+) -> list[Tensor]:
+    """The op outputs of root's graph (its non-leaf tensors; of several roots' graphs for a
+    tuple), each after all the tensors it was computed from; RuntimeError(released_message) if
+    part of the graph was freed.
 
     Iterative depth-first search, so a chain of any length stays off Python's call stack. It
     visits an op's inputs in argument order: backward then reaches first arguments last, and
     graph pictures draw them on the left."""
     order: list[Tensor] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    roots = (root,) if isinstance(root, Tensor) else root
+    stack: list[tuple[Tensor, bool]] = [(tensor, False) for tensor in reversed(roots)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:

@@ -1,5 +1,5 @@
 """The array backend, the one package that knows about NumPy and CuPy: arrays and devices
-(arrays), random numbers (random) and minigrad's CPU threads (threads).
+(arrays), random numbers (random), minigrad's CPU threads (threads) and host memory (memory).
 
 Everything else asks it for the array module of an array (`array_module`), for arrays on a
 device (`asarray`, `to_device`), for random numbers (`rng`) and for scatter-add.
@@ -14,6 +14,7 @@ from minigrad.backend.arrays import (
     as_device,
     asarray,
     bool_,
+    broadcast_view,
     can_cast,
     cuda_is_available,
     default_device,
@@ -47,7 +48,8 @@ from minigrad.backend.arrays import (
     uint8,
     whole_owner,
 )
-from minigrad.backend.random import manual_seed, random_normal, random_uniform, rng
+from minigrad.backend.memory import retain_freed_host_memory
+from minigrad.backend.random import Generator, manual_seed, random_normal, random_uniform, rng
 from minigrad.backend.threads import (
     blas_num_threads,
     get_num_threads,

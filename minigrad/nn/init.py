@@ -10,7 +10,7 @@ import warnings
 from typing import Any
 
 from minigrad import backend
-from minigrad.autograd import no_grad
+from minigrad.autograd.engine import no_grad
 from minigrad.tensor import Tensor
 
 _LINEAR_GAIN_NAMES = (

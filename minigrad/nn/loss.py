@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad.arguments import check_reduction
+from minigrad.arguments import check_reduction, legacy_reduction
 from minigrad.nn.module import Module
 from minigrad.ops.loss import (
     binary_cross_entropy,
@@ -26,8 +26,11 @@ class _Loss(Module):
 
     defaults: dict = {"reduction": "mean"}
 
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
         super().__init__()
+        reduction = legacy_reduction(type(self).__name__, size_average, reduce, reduction)
         check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
@@ -44,8 +47,14 @@ class _WeightedLoss(_Loss):
     """A loss with optional weights, kept as the buffer `weight` (so in the state_dict when
     given, and moved by .to(), as in PyTorch)."""
 
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
 
@@ -59,12 +68,13 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(
         self,
         weight: Tensor | None = None,
-        *,
+        size_average: bool | None = None,
         ignore_index: int = -100,
+        reduce: bool | None = None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         check_class_options(type(self).__name__, ignore_index, label_smoothing)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
@@ -87,9 +97,14 @@ class NLLLoss(_WeightedLoss):
     defaults = {"ignore_index": -100, "reduction": "mean"}
 
     def __init__(
-        self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         check_class_options(type(self).__name__, ignore_index)
         self.ignore_index = ignore_index
 
@@ -103,9 +118,6 @@ class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities in [0, 1] against targets of the same shape (each
     log clamped at -100); weight broadcasts to the input."""
 
-    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
-        super().__init__(weight, reduction)
-
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         return binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
@@ -118,11 +130,12 @@ class BCEWithLogitsLoss(_WeightedLoss):
     def __init__(
         self,
         weight: Tensor | None = None,
-        *,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
         reduction: str = "mean",
         pos_weight: Tensor | None = None,
     ) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
@@ -135,14 +148,14 @@ class MSELoss(_Loss):
     """Mean squared error between two tensors of the same shape."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return mse_loss(input, target, self.reduction)
+        return mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error between two tensors of the same shape."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return l1_loss(input, target, self.reduction)
+        return l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
@@ -151,10 +164,16 @@ class SmoothL1Loss(_Loss):
 
     defaults = {"reduction": "mean", "beta": 1.0}
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
-        super().__init__(reduction)
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
         check_beta(type(self).__name__, beta)
         self.beta = beta
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
-        return smooth_l1_loss(input, target, self.reduction, self.beta)
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)

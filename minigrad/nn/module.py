@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from minigrad import backend
-from minigrad.autograd import no_grad
-from minigrad.tensor import Tensor, zero_grads
+from minigrad.autograd.engine import no_grad
+from minigrad.tensor import Tensor, to_arguments, zero_grads
 
 
 class Parameter(Tensor):
@@ -268,15 +268,18 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def to(self, target: Any) -> Module:
-        """Move every parameter and buffer to a device ("cpu", "cuda", "cuda:N"), or convert
-        the floating ones to a dtype, in place: the Parameter objects stay the same, so an
-        optimizer built before still updates them. Returns self."""
-        if isinstance(target, str):
-            device = backend.normalize_device(target)
+    def to(self, *args: Any, non_blocking: bool = False, **kwargs: Any) -> Module:
+        """Move every parameter and buffer to a device ("cpu", "cuda", "cuda:N"), and/or
+        convert the floating ones to a dtype, in place: the Parameter objects stay the same, so
+        an optimizer built before still updates them. Takes torch's forms: ``to(device)``,
+        ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``, keywords, non_blocking (accepted).
+        Returns self."""
+        device, dtype = to_arguments("Module.to", args, kwargs)
+        if device is not None:
+            device = backend.normalize_device(device)
             self._convert(lambda array: backend.to_device(array, device), floating_only=False)
-        else:
-            self._convert(lambda array: array.astype(target, copy=False), floating_only=True)
+        if dtype is not None:
+            self._convert(lambda array: array.astype(dtype, copy=False), floating_only=True)
         return self
 
     def cpu(self) -> Module:

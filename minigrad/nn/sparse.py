@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from minigrad import backend
-from minigrad.autograd import no_grad
+from minigrad.autograd.engine import no_grad
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
 from minigrad.ops.embedding import embedding, normalize_padding_idx

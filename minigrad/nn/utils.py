@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from minigrad import backend
-from minigrad.autograd import no_grad
+from minigrad.autograd.engine import no_grad
 from minigrad.tensor import Tensor, tensor
 
 _CLIP_EPS = 1e-6  # PyTorch's: keeps max_norm / total_norm finite when every gradient is 0

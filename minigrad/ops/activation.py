@@ -9,7 +9,7 @@ from numbers import Real
 from typing import Any
 
 from minigrad import backend
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.tensor import Tensor, on_tensors_device
 
 __all__ = ["gelu", "leaky_relu", "elu", "silu"]

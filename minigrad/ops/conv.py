@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from minigrad import backend
 from minigrad.arguments import check_like
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.ops import window
 from minigrad.ops.window import NO_PADS, Pads, Pair
 from minigrad.tensor import Tensor, on_tensors_device
@@ -31,6 +31,7 @@ class Geometry(NamedTuple):
 
 
 PLAIN = Geometry()  # stride 1, no padding, no dilation, one group
+COLUMN_CHUNK_BYTES = 4 << 20  # the column buffer the channels-last layout fills at a time
 
 
 class Conv2d(Function):
@@ -69,21 +70,20 @@ class Conv2d(Function):
         )
         k, positions = x.shape[1] * kh * kw, out_h * out_w
         per_sample = geometry.groups > 1 or _per_sample_products(k, positions)
-        cols = None
-        if ctx.needs_input_grad[1]:  # the weight gradient reads the column buffer again
-            cols_shape = (x.shape[0], k, positions) if per_sample else (x.shape[0], positions, k)
-            cols = xp.empty(cols_shape, dtype=x.dtype)
         out = xp.empty((x.shape[0], out_channels, out_h, out_w), dtype=x.dtype)
         layout = _forward_per_sample if per_sample else _forward_rows
         body = functools.partial(layout, weight=weight, bias=bias, geometry=geometry)
-        backend.over_parts(body, (x, cols, out), work=x.shape[0] * k * positions)
-        ctx.save_for_backward(cols, weight)
+        backend.over_parts(body, (x, out), work=x.shape[0] * k * positions)
+        # the weight gradient needs the columns again: they are made anew from x (which the
+        # graph holds anyway) rather than kept, the largest array of a step otherwise (27.6 MiB
+        # of the CNN's 75 held for backward, for 1-2% of its time)
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight)
         ctx.geometry = (x.shape, geometry, per_sample)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        cols, weight = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
         x_shape, geometry, per_sample = ctx.geometry
         xp = backend.array_module(grad)
@@ -93,7 +93,7 @@ class Conv2d(Function):
             layout, weight=weight, geometry=geometry, sums=(need_weight, need_bias)
         )
         work = grad.size * math.prod(weight.shape[1:])
-        partials = backend.over_parts(body, (grad, cols, grad_x), work=work)
+        partials = backend.over_parts(body, (grad, x, grad_x), work=work)
         grad_w_mat, grad_bias = (_add_up(column) for column in zip(*partials))
         grad_weight = None
         if need_weight and per_sample:  # (g, o', (c, i, j))
@@ -127,10 +127,10 @@ class Conv1d(Function):
 # --- the two layouts, each a body for backend.over_parts on a part of the batch -------------
 
 
-def _forward_per_sample(x, cols, out, weight, bias, geometry) -> None:
+def _forward_per_sample(x, out, weight, bias, geometry) -> None:
     """out[n, g] = w_flat[g] @ cols[n, g] + b, written in (N, C, H, W) order with no copy."""
     out_channels, groups = weight.shape[0], geometry.groups
-    cols = _im2col_per_sample(x, weight.shape[2:], geometry, cols)
+    cols = _im2col_per_sample(x, weight.shape[2:], geometry)
     n, k, positions = cols.shape
     out_samples = out.reshape(n, out_channels, positions)
     backend.array_module(x).matmul(
@@ -142,22 +142,33 @@ def _forward_per_sample(x, cols, out, weight, bias, geometry) -> None:
         out_samples += bias.reshape(-1, 1)
 
 
-def _forward_rows(x, cols, out, weight, bias, geometry) -> None:
+def _forward_rows(x, out, weight, bias, geometry) -> None:
     """y_rows = cols @ w_mat, then moved from channels-last rows into out (N, C, H, W); the bias
-    rides along with that copy."""
+    rides along with that copy. A few samples at a time (_chunk_samples), so that the column
+    buffer never exists whole."""
+    xp = backend.array_module(x)
     _, out_channels, out_h, out_w = out.shape
-    cols = _im2col(x, weight.shape[2:], geometry, cols)
     w_mat = weight.transpose(2, 3, 1, 0).reshape(-1, out_channels)  # ((i, j, c), o)
-    rows = cols.reshape(-1, w_mat.shape[0]) @ w_mat  # ((n, p, q), o)
-    y = rows.reshape(-1, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
-    if bias is None:
-        out[...] = y
-    else:
-        backend.array_module(x).add(y, bias.reshape(-1, 1, 1), out=out)
+    chunk = _chunk_samples(x, weight.shape[2:], out_h * out_w)
+    for start in range(0, len(x), chunk):
+        cols = _im2col(x[start : start + chunk], weight.shape[2:], geometry)
+        rows = cols.reshape(-1, w_mat.shape[0]) @ w_mat  # ((n, p, q), o)
+        y = rows.reshape(-1, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
+        if bias is None:
+            out[start : start + chunk] = y
+        else:
+            xp.add(y, bias.reshape(-1, 1, 1), out=out[start : start + chunk])
 
 
-def _backward_per_sample(grad, cols, grad_x, weight, geometry, sums) -> tuple:
-    """This part's dw (g, o', (c, i, j)) = sum_n dy[n, g] @ cols[n, g]^T and db, and its dx."""
+def _chunk_samples(x: Any, kernel: Pair, positions: int) -> int:
+    """How many samples' columns (positions x C kh kw values each) fill COLUMN_CHUNK_BYTES."""
+    sample_bytes = positions * x.shape[1] * math.prod(kernel) * x.itemsize
+    return max(1, COLUMN_CHUNK_BYTES // max(sample_bytes, 1))
+
+
+def _backward_per_sample(grad, x, grad_x, weight, geometry, sums) -> tuple:
+    """This part's dw (g, o', (c, i, j)) = sum_n dy[n, g] @ cols[n, g]^T and db, and its dx;
+    cols made again from this part's x."""
     xp = backend.array_module(grad)
     need_weight, need_bias = sums
     n, out_channels = grad.shape[:2]
@@ -165,6 +176,7 @@ def _backward_per_sample(grad, cols, grad_x, weight, geometry, sums) -> tuple:
     samples = grad.reshape(n, out_channels, grad.shape[2] * grad.shape[3])  # (n, o, (p, q))
     grad_w_mat = grad_b = None
     if need_weight:  # per group: (n, g, o', (p, q)) @ (n, g, (p, q), (c, i, j))
+        cols = _im2col_per_sample(x, weight.shape[2:], geometry)
         k, positions = cols.shape[1:]
         by_group = samples.reshape(n, groups, out_channels // groups, positions)
         cols_by_group = cols.reshape(n, groups, k // groups, positions)
@@ -176,24 +188,39 @@ def _backward_per_sample(grad, cols, grad_x, weight, geometry, sums) -> tuple:
     return grad_w_mat, grad_b
 
 
-def _backward_rows(grad, cols, grad_x, weight, geometry, sums) -> tuple:
+def _backward_rows(grad, x, grad_x, weight, geometry, sums) -> tuple:
     """This part's dw (o, (i, j, c)) = dy_planes @ cols and db, and its dx."""
-    xp = backend.array_module(grad)
-    need_weight, need_bias = sums
-    grad_w_mat = grad_b = None
-    if need_weight or need_bias:
-        # dy as (o, (n, p, q)): moving axis 1 to the front copies whole (p, q) planes, far
-        # faster than making the (n, p, q, o) rows, whose inner stride is o; the input
-        # gradient's products do want rows, so only it pays for them
-        planes = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3))
-        planes = planes.reshape(grad.shape[1], grad.shape[0] * grad.shape[2] * grad.shape[3])
-        if need_weight:
-            grad_w_mat = planes @ cols.reshape(planes.shape[1], cols.shape[2])
-        if need_bias:
-            grad_b = planes.sum(axis=1)
+    grad_w_mat, grad_b = _weight_and_bias_rows(grad, x, weight.shape[2:], geometry, sums)
     if grad_x is not None:
         _conv2d_input_grad(_grad_rows(grad), weight, grad_x, geometry)
     return grad_w_mat, grad_b
+
+
+def _weight_and_bias_rows(grad, x, kernel, geometry, sums) -> tuple:
+    """dw (o, (i, j, c)) = dy_planes @ cols and db, the columns made again from x a few samples
+    at a time (_chunk_samples), so that they never exist whole: on the CNN's second layer the
+    whole buffer would be 27.6 MiB at batch 128, the largest array of a step."""
+    xp = backend.array_module(grad)
+    need_weight, need_bias = sums
+    if not (need_weight or need_bias):
+        return None, None
+    # dy as (o, (n, p, q)): moving axis 1 to the front copies whole (p, q) planes, far faster
+    # than making the (n, p, q, o) rows, whose inner stride is o; the input gradient's
+    # products do want rows, so only it pays for them
+    n, out_channels, out_h, out_w = grad.shape
+    planes = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(out_channels, -1)
+    grad_w_mat = None
+    if need_weight:
+        positions = out_h * out_w
+        chunk = _chunk_samples(x, kernel, positions)
+        for start in range(0, max(n, 1), chunk):
+            cols = _im2col(x[start : start + chunk], kernel, geometry)
+            rows = planes[:, start * positions : (start + len(cols)) * positions]
+            product = rows @ cols.reshape(-1, cols.shape[2])
+            grad_w_mat = (
+                product if grad_w_mat is None else xp.add(grad_w_mat, product, out=grad_w_mat)
+            )
+    return grad_w_mat, planes.sum(axis=1) if need_bias else None
 
 
 def _grad_rows(grad: Any) -> Any:
@@ -225,9 +252,8 @@ def _add_up(partials: tuple) -> Any:
     return total
 
 
-def _im2col(x: Any, kernel: Pair, geometry: Geometry, out: Any = None) -> Any:
-    """cols[n, (p, q), (i, j, c)] = x_pad[n, c, s_h p + d_h i, s_w q + d_w j], into `out` when
-    given.
+def _im2col(x: Any, kernel: Pair, geometry: Geometry) -> Any:
+    """cols[n, (p, q), (i, j, c)] = x_pad[n, c, s_h p + d_h i, s_w q + d_w j].
 
     Channels-last, so the (i, j, c) columns meet w_mat without a transpose of the big buffer.
     One copy out of a sliding-window view of the padded input, not one copy per kernel offset,
@@ -237,22 +263,20 @@ def _im2col(x: Any, kernel: Pair, geometry: Geometry, out: Any = None) -> Any:
     # (N, out_h, out_w, kh, kw, C)
     windows = window.strided_windows(padded, kernel, geometry.stride, geometry.dilation)
     n, out_h, out_w = windows.shape[:3]
-    if out is None:
-        out = xp.empty((n, out_h * out_w, math.prod(windows.shape[3:])), dtype=x.dtype)
+    out = xp.empty((n, out_h * out_w, math.prod(windows.shape[3:])), dtype=x.dtype)
     out.reshape(windows.shape)[...] = windows
     return out
 
 
-def _im2col_per_sample(x: Any, kernel: Pair, geometry: Geometry, out: Any = None) -> Any:
-    """cols[n, (c, i, j), (p, q)] = x_pad[n, c, s_h p + d_h i, s_w q + d_w j], into `out` when
-    given: one strided copy of the padded input per kernel offset, moving runs of out_w values."""
+def _im2col_per_sample(x: Any, kernel: Pair, geometry: Geometry) -> Any:
+    """cols[n, (c, i, j), (p, q)] = x_pad[n, c, s_h p + d_h i, s_w q + d_w j]: one strided copy
+    of the padded input per kernel offset, moving runs of out_w values."""
     xp = backend.array_module(x)
     stride, pads, dilation, _ = geometry
     padded = window.pad(x, pads)
     n, channels = x.shape[:2]
     out_size = window.output_size(x.shape[2:], kernel, stride, pads, dilation)
-    if out is None:
-        out = xp.empty((n, channels * kernel[0] * kernel[1], math.prod(out_size)), x.dtype)
+    out = xp.empty((n, channels * kernel[0] * kernel[1], math.prod(out_size)), x.dtype)
     blocks = out.reshape(n, channels, *kernel, *out_size)
     for i, j, rows, columns in window.windows(kernel, out_size, stride, dilation):
         blocks[:, :, i, j] = padded[:, :, rows, columns]

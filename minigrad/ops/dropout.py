@@ -7,7 +7,7 @@ import warnings
 from numbers import Real
 
 from minigrad import backend
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.tensor import Tensor, on_tensors_device
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from minigrad import backend
 from minigrad.arguments import check_like, unbroadcast
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.tensor import Tensor, tensor_method
 
 __all__ = [
@@ -480,7 +480,7 @@ def _unary(op: type[Function], floating: bool = False):
     or bool tensor as float32, as PyTorch does."""
 
     def apply(x: Tensor) -> Tensor:
-        if floating and not backend.is_floating(x.dtype):
+        if floating and x.data.dtype.kind != "f":
             x = cast(x, backend.float32)
         return op.apply(x)
 
@@ -626,7 +626,7 @@ def _in_place(name: str, function: Any):
     augmented = name.startswith("__i")
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        from minigrad.autograd import is_grad_enabled, no_grad
+        from minigrad.autograd.engine import is_grad_enabled, no_grad
 
         if augmented and self._ctx is not None and self.requires_grad and is_grad_enabled():
             return function(self, *args)

@@ -9,7 +9,7 @@ from typing import Any
 
 from minigrad import backend
 from minigrad.arguments import check_like
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.tensor import Tensor, on_tensors_device
 
 __all__ = ["embedding", "one_hot", "pad"]

@@ -8,10 +8,10 @@ import math
 
 from minigrad import backend
 from minigrad.arguments import check_like, unbroadcast
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.tensor import Tensor, on_tensors_device, tensor_method
 
-__all__ = ["matmul"]
+__all__ = ["matmul", "mm"]
 
 
 class MatMul(Function):
@@ -85,6 +85,14 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"({inner_a} columns vs {inner_b} rows)"
         )
     return MatMul.apply(a, b)
+
+
+@tensor_method("mm")
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """The product of two matrices (2-d only, as torch.mm; matmul broadcasts)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: both operands must be 2-d matrices, got {a.shape} and {b.shape}")
+    return matmul(a, b)
 
 
 @on_tensors_device

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from minigrad import backend
-from minigrad.arguments import check_like, check_reduction
-from minigrad.autograd import Function
+from minigrad.arguments import check_like, check_reduction, legacy_reduction
+from minigrad.autograd.engine import Function
 from minigrad.ops.reduce import log_softmax_array
 from minigrad.tensor import Tensor, on_tensors_device, tensor
 
@@ -67,13 +67,12 @@ def _kept_weights(labels: Any, weight: Any, ignore_index: int, dtype: Any) -> tu
 
 
 def _per_position(grad: Any, reduction: str, divisor: Any, count: int) -> Any:
-    """The gradient with respect to each of the `count` per-position losses, as a (count,)
-    array."""
+    """The gradient with respect to each of the `count` per-position losses: a (count,) array,
+    or for a reduced loss one value (0-d) that broadcasts against them."""
     if reduction == "none":
         return grad.reshape(count)
     with backend.quiet_float_errors():  # a mean over no kept position divides by 0
-        per_loss = _expand_grad(grad, reduction, divisor)
-    return backend.array_module(grad).broadcast_to(per_loss, (count,))
+        return _expand_grad(grad, reduction, divisor)
 
 
 class CrossEntropy(Function):
@@ -126,7 +125,7 @@ class CrossEntropy(Function):
         per_row = _per_position(grad, reduction, divisor, ctx.saved_tensors[0].shape[0])
         if len(ctx.saved_tensors) == 3:  # class probabilities
             log_probs, q, weight = ctx.saved_tensors
-            per_row = per_row[:, None]
+            per_row = per_row.reshape(-1, 1)
             grad_rows = xp.exp(log_probs) * (q.sum(axis=1, keepdims=True) * per_row) - q * per_row
             grad_target = None
             if ctx.needs_input_grad[1]:
@@ -357,6 +356,10 @@ def _check_entries(bad: Any, values: Any, error: type, describe: Callable[[Any],
 def _check_labels(name: str, labels: Any, classes: int, ignore_index: int) -> None:
     """Labels must lie in [0, classes) or equal ignore_index; the bad ones are named on the CPU
     and checked at the next read from the device on a GPU."""
+    if type(labels) is backend.HostArray and (
+        not labels.size or (labels.min() >= 0 and labels.max() < classes)
+    ):
+        return  # the common case, two reductions on the host
     valid = f"valid labels are 0..{classes - 1}, and ignore_index={ignore_index}"
 
     def describe(shown: Any) -> str:
@@ -499,7 +502,9 @@ def cross_entropy(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -511,6 +516,7 @@ def cross_entropy(
     is 0); label_smoothing eps mixes the target with the uniform distribution, eps / C each.
     The mean over labels divides by the summed weights of the kept labels (their count without
     weights); over probabilities, by the number of positions N d1 ..., as in PyTorch."""
+    reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
     check_reduction("cross_entropy", reduction)
     check_class_options("cross_entropy", ignore_index, label_smoothing)
     _check_scores("cross_entropy", input, "logits")
@@ -531,12 +537,15 @@ def nll_loss(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities (N, C) or (N, C, d1, ...) (e.g. from
     log_softmax) at the integer labels (N,) or (N, d1, ...); weight and ignore_index as in
     cross_entropy, and so is the mean's divisor."""
+    reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
     check_reduction("nll_loss", reduction)
     check_class_options("nll_loss", ignore_index)
     _check_scores("nll_loss", input, "log_probs")
@@ -564,11 +573,14 @@ def binary_cross_entropy(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """Binary cross-entropy -w (y log x + (1 - y) log(1 - x)) of probabilities x in [0, 1]
     against targets y of the same shape, each log clamped at -100 as in PyTorch; weight
     broadcasts to the input. For logits use binary_cross_entropy_with_logits, which is stable."""
+    reduction = legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
     check_reduction("binary_cross_entropy", reduction)
     target = _paired("binary_cross_entropy", input, target)
     weight = _broadcast_weight("binary_cross_entropy", "weight", weight, input)
@@ -594,6 +606,8 @@ def binary_cross_entropy_with_logits(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
@@ -602,6 +616,7 @@ def binary_cross_entropy_with_logits(
     weight broadcasts to the input, pos_weight (e.g. (C,) for (N, C): one per class) to the
     target."""
     name = "binary_cross_entropy_with_logits"
+    reduction = legacy_reduction(name, size_average, reduce, reduction)
     check_reduction(name, reduction)
     target = _paired(name, input, target)
     weight = _broadcast_weight(name, "weight", weight, input)
@@ -612,16 +627,30 @@ def binary_cross_entropy_with_logits(
 
 
 @on_tensors_device
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(
+    input: Tensor,  # noqa: A002 (PyTorch's name)
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Mean squared error (x - y)^2 between two tensors of the same shape."""
+    reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
     check_reduction("mse_loss", reduction)
     target = _paired("mse_loss", input, target)
     return MSELoss.apply(input, target, reduction=reduction)
 
 
 @on_tensors_device
-def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(
+    input: Tensor,  # noqa: A002 (PyTorch's name)
+    target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Mean absolute error |x - y| between two tensors of the same shape."""
+    reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
     check_reduction("l1_loss", reduction)
     target = _paired("l1_loss", input, target)
     return L1Loss.apply(input, target, reduction=reduction)
@@ -631,11 +660,14 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # n
 def smooth_l1_loss(
     input: Tensor,  # noqa: A002 (PyTorch's name)
     target: Any,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Tensor:
     """Smooth L1 (Huber-like) loss of d = x - y between two tensors of the same shape:
     d^2 / (2 beta) where |d| < beta, else |d| - beta / 2; beta = 0 gives the L1 loss."""
+    reduction = legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
     check_reduction("smooth_l1_loss", reduction)
     check_beta("smooth_l1_loss", beta)
     target = _paired("smooth_l1_loss", input, target)

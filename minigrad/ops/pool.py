@@ -13,7 +13,7 @@ import functools
 from typing import Any
 
 from minigrad import backend
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.ops import window
 from minigrad.ops.window import NO_PADS, Pads, Pair
 from minigrad.tensor import Tensor, on_tensors_device

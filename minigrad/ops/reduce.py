@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from minigrad import backend
 from minigrad.arguments import normalize_axes, normalize_dim
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.tensor import Tensor, tensor_method
 
 __all__ = [
@@ -35,10 +35,9 @@ __all__ = [
 
 def _expand_back(grad: Any, axes: tuple | None, keepdims: bool, shape: tuple) -> Any:
     """Broadcast a reduced gradient back over the reduced axes (a read-only view)."""
-    xp = backend.array_module(grad)
     if not keepdims and axes is not None and len(shape) > 0:
-        grad = xp.expand_dims(grad, axes)
-    return xp.broadcast_to(grad, shape)
+        grad = backend.array_module(grad).expand_dims(grad, axes)
+    return backend.broadcast_view(grad, shape)
 
 
 def _dropped(out: Any, axes: tuple | None, keepdims: bool) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 from minigrad import backend
 from minigrad.arguments import as_shape, normalize_dim, unbroadcast
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.tensor import Tensor, tensor_method
 
 __all__ = [

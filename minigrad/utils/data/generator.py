@@ -1,7 +1,8 @@
 """What the ``generator=`` arguments of the data utilities accept, reduced to a seed or a
-numpy Generator: an int seed, a numpy.random.Generator, or any object with ``initial_seed()``
-(a torch.Generator-like object, seeded with ``manual_seed``). None means minigrad's CPU
-generator, so ``minigrad.manual_seed`` makes the result reproducible.
+numpy Generator: an int seed, a numpy.random.Generator, a minigrad.Generator (drawn from, so
+its state advances as a torch.Generator's does), or any other object with ``initial_seed()``.
+None means minigrad's CPU generator, so ``minigrad.manual_seed`` makes the result
+reproducible.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ def seed_of(generator: Any) -> int:
     number drawn from a numpy Generator (None: from minigrad's CPU generator)."""
     if generator is None:
         return int(backend.rng("cpu").integers(SEED_BOUND))
+    if isinstance(generator, backend.Generator):
+        generator = generator.numpy
     if isinstance(generator, numpy.random.Generator):
         return int(generator.integers(SEED_BOUND))
     if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
@@ -40,6 +43,8 @@ def seed_of(generator: Any) -> int:
 def numpy_generator(generator: Any) -> numpy.random.Generator:
     """A numpy Generator for `generator`: a numpy Generator itself (its state advances with
     each use), else a new one seeded with ``seed_of(generator)``."""
+    if isinstance(generator, backend.Generator):
+        return generator.numpy
     if isinstance(generator, numpy.random.Generator):
         return generator
     return numpy.random.default_rng(seed_of(generator))
