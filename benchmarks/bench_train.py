@@ -20,6 +20,7 @@ import numpy as np
 import minigrad
 import models
 from benchmarks.common import print_table, try_import_torch
+from benchmarks.torch_models import torch_model
 from experiment.memory import retain_freed_host_memory
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
@@ -62,39 +63,6 @@ def minigrad_stepper(name: str, bn: bool, batch: int, lr: float, images, labels)
         optimizer.step()
 
     return step, len(loader)
-
-
-def torch_model(torch, name: str, bn: bool):
-    nn = torch.nn
-    if name == "bnpaper":
-        layers = [nn.Flatten()]
-        width = 784
-        for _ in range(3):
-            layers.append(nn.Linear(width, 100, bias=not bn))
-            layers += [nn.BatchNorm1d(100)] if bn else []
-            layers.append(nn.Sigmoid())
-            width = 100
-        return nn.Sequential(*layers, nn.Linear(100, 10))
-
-    def block(cin, cout):
-        bn_layer = [nn.BatchNorm2d(cout)] if bn else []
-        return [
-            nn.Conv2d(cin, cout, 3, padding=1, bias=not bn),
-            *bn_layer,
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        ]
-
-    head_bn = [nn.BatchNorm1d(128)] if bn else []
-    return nn.Sequential(
-        *block(1, 32),
-        *block(32, 64),
-        nn.Flatten(),
-        nn.Linear(64 * 7 * 7, 128, bias=not bn),
-        *head_bn,
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    )
 
 
 def torch_stepper(torch, name: str, bn: bool, batch: int, lr: float, images, labels):

@@ -41,9 +41,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _seeded():
-    """Every test starts from the same random state, and leaves minigrad on one thread (as
-    it found it) even when it ran train.py, which sets the model's thread count."""
+    """Every test starts from the same random state and on one thread (the default is every
+    core, which would make a test's splitting depend on the machine), and is put back on one
+    thread even when it ran train.py, which sets the model's thread count."""
     minigrad.manual_seed(0)
+    if minigrad.get_num_threads() != 1:
+        minigrad.set_num_threads(1)
     yield
     if minigrad.get_num_threads() != 1:
         minigrad.set_num_threads(1)

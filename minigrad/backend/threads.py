@@ -1,60 +1,64 @@
-"""minigrad's CPU threads: how many, how a large op's batch is cut into parts, and the pool
-that runs the parts at once (NumPy releases the GIL inside its loops and BLAS calls).
+"""minigrad's CPU threads: how many (by default every core the process may use), how a large
+op's batch is cut into parts, the pool that runs the parts at once (NumPy releases the GIL
+inside its loops and BLAS calls), and BLAS held to one thread meanwhile (threadpoolctl).
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy
+from threadpoolctl import threadpool_info, threadpool_limits
 
-_BLAS_PREFIXES = ("scipy_openblas_", "openblas_")  # NumPy's bundled OpenBLAS, a system one
-_BLAS_SUFFIXES = ("64_", "")
-
-
-def _openblas_functions(verb: str) -> list:
-    """`{prefix}{verb}_num_threads{suffix}` from every OpenBLAS loaded in this process (found
-    through /proc/self/maps; an empty list elsewhere or for other BLAS libraries)."""
-    import ctypes
-    import re
-
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps.read()))
-    except OSError:
-        return []
-    functions = []
-    for path in sorted(paths):
-        library = ctypes.CDLL(path)
-        for prefix in _BLAS_PREFIXES:
-            for suffix in _BLAS_SUFFIXES:
-                function = getattr(library, f"{prefix}{verb}_num_threads{suffix}", None)
-                if function is not None:
-                    functions.append(function)
-                    break
-            else:
-                continue
-            break
-    return functions
+_ENVIRONMENT = "MINIGRAD_NUM_THREADS"
+# Below this much work (elements an op passes over) a hand-off to another thread does not
+# pay: waking a pool thread costs 100-200 us here, as long as a pass over 2^19-2^20 elements.
+PARALLEL_MIN_WORK = 1 << 20
+# A matrix product's multiply-adds per element of work: BLAS does about 30 of them in the time
+# a pass over memory takes per element, so (60, 784) @ (784, 100), the paper's net's largest,
+# stays whole (4.7M multiply-adds: 110 us whole, 180 us split) and the CNN's head splits.
+MULTIPLY_ADDS_PER_ELEMENT = 32
 
 
-_num_threads = 1  # minigrad's own: the parts its large CPU ops are split into
+def default_num_threads() -> int:
+    """$MINIGRAD_NUM_THREADS when it is a positive integer, else the cores this process may run
+    on (os.sched_getaffinity: a container's or taskset's limit, not the machine's count)."""
+    value = os.environ.get(_ENVIRONMENT)
+    if value is not None:
+        if value.strip().isdigit() and int(value) > 0:
+            return int(value)
+        warnings.warn(
+            f"{_ENVIRONMENT}={value!r} is not a positive integer; using the default", stacklevel=2
+        )
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+_num_threads = 1  # minigrad's own: the parts its large CPU ops are split into (set below)
 _executor = None
-PARALLEL_MIN_WORK = 1 << 18  # below this much work a hand-off to another thread does not pay
+_blas_limit = None  # threadpoolctl's limiter while minigrad holds the BLAS libraries to 1 thread
 
 
 def set_num_threads(count: int) -> bool:
-    """CPU threads for minigrad's ops, like torch.set_num_threads (default 1).
+    """CPU threads for minigrad's ops, like torch.set_num_threads. The default, without a call,
+    is default_num_threads(): $MINIGRAD_NUM_THREADS, else every core the process may use.
 
     With count > 1 the large ops (convolution, max-pooling, ReLU, Linear's products, and batch
     norm, which splits its channels) split their work along the batch into `count` parts that
     run at once on minigrad's thread pool; NumPy releases the GIL inside its array loops and
-    BLAS calls. OpenBLAS is set to one thread in both cases: its idle threads spin-wait for
-    about 100 ms after every product, holding the cores that minigrad's threads need, and one
-    thread is faster for small products.
-    Until this is called, ops are not split and OpenBLAS keeps its own thread count.
-    Returns False when no OpenBLAS was found (its threads untouched)."""
+    BLAS calls. Small ops (under PARALLEL_MIN_WORK) stay whole: a hand-off costs more than
+    they take. The BLAS libraries NumPy loaded (OpenBLAS) are held to one thread through
+    threadpoolctl, whatever the count (as torch.set_num_threads sets its BLAS): minigrad's
+    threads do the splitting, and OpenBLAS's idle threads spin-wait for a while after every
+    product, holding the cores that minigrad's threads need. With one other single-threaded
+    job on this 2-core machine their straggling made the paper's net 200-300x slower (142 ms
+    a step against 0.6). Each call restores the counts BLAS had before minigrad held it, then
+    holds it again, so that libraries loaded since and counts changed since are held too.
+    Returns whether a BLAS library whose threads can be set was found."""
     global _num_threads, _executor
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"set_num_threads: need a positive int, got {count!r}")
@@ -62,21 +66,40 @@ def set_num_threads(count: int) -> bool:
         _executor.shutdown()
         _executor = None
     _num_threads = count
-    functions = _openblas_functions("set")
-    for function in functions:
-        function(1)
-    return bool(functions)
+    _release_blas()
+    _hold_blas()
+    return bool(_blas_info())
+
+
+def _hold_blas() -> None:
+    """Hold every loaded BLAS library to one thread (a no-op while held)."""
+    global _blas_limit
+    if _blas_limit is None:
+        _blas_limit = threadpool_limits(1, user_api="blas")
+
+
+def _release_blas() -> None:
+    """Give the BLAS libraries back the thread counts they had before _hold_blas() (the
+    counts threadpoolctl recorded then)."""
+    global _blas_limit
+    if _blas_limit is not None:
+        _blas_limit.restore_original_limits()
+        _blas_limit = None
+
+
+def _blas_info() -> list[dict]:
+    return [library for library in threadpool_info() if library["user_api"] == "blas"]
 
 
 def get_num_threads() -> int:
-    """The thread count set by set_num_threads (1 until it is called)."""
+    """minigrad's thread count: set_num_threads's, else default_num_threads()."""
     return _num_threads
 
 
 def blas_num_threads() -> int | None:
-    """OpenBLAS's own thread count, or None when no OpenBLAS is loaded."""
-    functions = _openblas_functions("get")
-    return int(functions[0]()) if functions else None
+    """The first BLAS library's own thread count, or None when none is loaded."""
+    libraries = _blas_info()
+    return libraries[0]["num_threads"] if libraries else None
 
 
 def parallel_parts(like: Any, work: int | None = None, axis: int = 0) -> list:
@@ -85,12 +108,11 @@ def parallel_parts(like: Any, work: int | None = None, axis: int = 0) -> list:
     an item per thread and at least PARALLEL_MIN_WORK elements of `work`, by default
     like.size), else [Ellipsis], which indexes the whole array (0-d ones too). CuPy arrays are
     never split: the GPU runs each op on all its cores already."""
-    if _num_threads == 1:  # the common case first: it costs small ops next to nothing
-        return [Ellipsis]
+    if _num_threads == 1 or (like.size if work is None else work) < PARALLEL_MIN_WORK:
+        return [Ellipsis]  # the common cases first: they cost small ops next to nothing
     length = like.shape[axis] if like.ndim else 1
     parts = min(_num_threads, length)
-    work = like.size if work is None else work
-    if parts < 2 or work < PARALLEL_MIN_WORK or not isinstance(like, numpy.ndarray):
+    if parts < 2 or not isinstance(like, numpy.ndarray):
         return [Ellipsis]
     bounds = [length * k // parts for k in range(parts + 1)]
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
@@ -148,9 +170,13 @@ def parallel_matmul(a: Any, b: Any) -> Any:
     into its own rows of the result)."""
     if _num_threads == 1:
         return a @ b
-    parts = parallel_parts(a, a.shape[0] * a.shape[1] * b.shape[1])
+    multiply_adds = a.shape[0] * a.shape[1] * b.shape[1]
+    parts = parallel_parts(a, -(-multiply_adds // MULTIPLY_ADDS_PER_ELEMENT))
     if len(parts) == 1:
         return a @ b
     out = numpy.empty((a.shape[0], b.shape[1]), dtype=numpy.result_type(a, b))
     parallel_map(lambda part: numpy.matmul(a[part], b, out=out[part]), parts)
     return out
+
+
+set_num_threads(default_num_threads())  # fast by default: every core the process may use

@@ -57,7 +57,7 @@ class Adadelta(Optimizer):
         grad = descent_grad(grad, param.data, group["weight_decay"], group["maximize"])
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         state["step"] += 1
-        scratch = xp.multiply(grad, grad)
+        scratch = xp.multiply(grad, grad, out=self._scratch(param.data))
         scratch *= 1.0 - rho
         square_avg *= rho
         square_avg += scratch

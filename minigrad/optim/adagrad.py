@@ -60,7 +60,7 @@ class Adagrad(Optimizer):
         state["step"] += 1
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state_sum = state["sum"]
-        step = xp.multiply(grad, grad)
+        step = xp.multiply(grad, grad, out=self._scratch(param.data))
         state_sum += step
         xp.sqrt(state_sum, out=step)
         step += group["eps"]

@@ -76,7 +76,7 @@ class Adam(Optimizer):
             weight_decay = 0.0
         grad = descent_grad(grad, data, weight_decay, group["maximize"])
         # One scratch array serves every intermediate below.
-        scratch = xp.multiply(grad, 1.0 - beta1)
+        scratch = xp.multiply(grad, 1.0 - beta1, out=self._scratch(data))
         exp_avg *= beta1
         exp_avg += scratch
         xp.multiply(grad, grad, out=scratch)

@@ -2,7 +2,8 @@
 
 Subclasses write ``_update(param, grad, state, group)``, which changes ``param.data`` in place
 with array ops, and ``_init_state(data, state, group)``, which fills a parameter's empty state
-before its first update; ``step()`` calls them for every parameter that has a grad. Helpers the
+before its first update; ``step()`` calls them for every parameter that has a grad. Updates put
+their intermediate results in ``_scratch(data)`` rather than in new arrays. Helpers the
 subclasses share sit at the end.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from minigrad import backend
-from minigrad.autograd import enable_grad
+from minigrad.autograd.engine import enable_grad
 from minigrad.tensor import Tensor, increment_version, zero_grads
 
 
@@ -29,6 +30,7 @@ class Optimizer:
         self._check_options(self.defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
+        self._scratch_buffers: dict[tuple, Any] = {}
         if isinstance(params, (Tensor, set)):
             raise TypeError(
                 "params must be an iterable of Tensors or of dicts (in a fixed order), "
@@ -91,16 +93,40 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        state_of = self.state
         for group in self.param_groups:
             for param in group["params"]:
-                if param.grad is not None:
-                    state = self.state.setdefault(param, {})
-                    with backend.on_device_of(param.data):  # its state is made and kept there
+                grad = param.grad
+                if grad is None:
+                    continue
+                state = state_of.get(param)
+                if state is None:
+                    state = state_of[param] = {}
+                data = param.data
+                if type(data) is backend.HostArray:
+                    if not state:
+                        self._init_state(data, state, group)
+                    self._update(param, grad.data, state, group)
+                else:
+                    with backend.on_device_of(data):  # its state is made and kept there
                         if not state:
-                            self._init_state(param.data, state, group)
-                        self._update(param, param.grad.data, state, group)
-                    increment_version(param)
+                            self._init_state(data, state, group)
+                        self._update(param, grad.data, state, group)
+                increment_version(param)
         return loss
+
+    def _scratch(self, like: Any) -> Any:
+        """An array of like's shape, dtype and device for the intermediate results of one
+        update, overwritten by the next: a view of one buffer per dtype and device, as large
+        as the largest parameter, so that a step allocates nothing. (A new array per parameter
+        and step costs page faults on every step: glibc gives freed blocks of this size back
+        to the OS and maps fresh pages for the next. The paper's net stepped 40% slower so.)"""
+        key = (backend.device_of(like), like.dtype)
+        buffer = self._scratch_buffers.get(key)
+        if buffer is None or buffer.size < like.size:
+            buffer = backend.array_module(like).empty(like.size, dtype=like.dtype)
+            self._scratch_buffers[key] = buffer
+        return buffer[: like.size].reshape(like.shape)
 
     # --- state dicts ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -190,15 +216,16 @@ def check_non_negative(options: dict[str, Any], *names: str) -> None:
             raise ValueError(f"Invalid {label}: {options[name]} (must be >= 0)")
 
 
-def descent_grad(grad: Any, data: Any, weight_decay: float, maximize: bool) -> Any:
+def descent_grad(grad: Any, data: Any, weight_decay: float, maximize: bool, out: Any = None) -> Any:
     """g = grad (or -grad when maximizing) + weight_decay * p, the gradient PyTorch's
-    optimizers step against: a new array when either applies, else `grad` itself, which must
-    not be written (so ``g is not grad`` tells whether g may be)."""
+    optimizers step against: a new array (or `out`) when either applies, else `grad` itself,
+    which must not be written (so ``g is not grad`` tells whether g may be)."""
+    xp = backend.array_module(data)
     if weight_decay != 0:
-        decayed = data * weight_decay
+        decayed = xp.multiply(data, weight_decay, out=out)
         if maximize:
             decayed -= grad
         else:
             decayed += grad
         return decayed
-    return -grad if maximize else grad
+    return xp.negative(grad, out=out) if maximize else grad

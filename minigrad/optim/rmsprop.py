@@ -62,7 +62,7 @@ class RMSprop(Optimizer):
         grad = descent_grad(grad, param.data, group["weight_decay"], group["maximize"])
         square_avg = state["square_avg"]
         state["step"] += 1
-        denom = xp.multiply(grad, grad)
+        denom = xp.multiply(grad, grad, out=self._scratch(param.data))
         denom *= 1.0 - alpha
         square_avg *= alpha
         square_avg += denom
@@ -82,4 +82,4 @@ class RMSprop(Optimizer):
             buffer *= momentum
             buffer += step
             step = buffer
-        param.data -= lr * step
+        param.data -= xp.multiply(step, lr, out=denom)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from minigrad import backend
 from minigrad.optim.optimizer import Optimizer, check_non_negative, descent_grad
 from minigrad.tensor import Tensor
 
@@ -50,26 +51,27 @@ class SGD(Optimizer):
 
     def _update(self, param: Tensor, grad: Any, state: dict[str, Any], group: dict) -> None:
         lr, momentum = group["lr"], group["momentum"]
-        direction = descent_grad(grad, param.data, group["weight_decay"], group["maximize"])
-        # `owned`: direction is a fresh array of this step that may be overwritten.
-        owned = direction is not grad
+        data = param.data
+        xp = backend.array_module(data)
+        scratch = self._scratch(data)
+        direction = descent_grad(grad, data, group["weight_decay"], group["maximize"], scratch)
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
-                buffer = direction if owned else direction.copy()
-                state["momentum_buffer"] = buffer
+                buffer = state["momentum_buffer"] = direction.copy()
             else:
                 buffer *= momentum
                 dampening = group["dampening"]
-                buffer += direction if dampening == 0 else (1.0 - dampening) * direction
-            if group["nesterov"]:
-                direction = direction + momentum * buffer
-                owned = True
+                if dampening != 0:
+                    direction = xp.multiply(direction, 1.0 - dampening, out=scratch)
+                buffer += direction
+            if group["nesterov"]:  # d = g + momentum * b (dampening is 0: direction is g)
+                if direction is scratch:
+                    direction += momentum * buffer
+                else:
+                    direction = xp.add(
+                        xp.multiply(buffer, momentum, out=scratch), direction, out=scratch
+                    )
             else:
                 direction = buffer
-                owned = False
-        if owned:
-            direction *= lr
-            param.data -= direction
-        else:
-            param.data -= lr * direction
+        data -= xp.multiply(direction, lr, out=scratch)
