@@ -148,11 +148,13 @@ def test_reset_running_stats_and_parameters():
 def test_repr_is_pytorch_s():
     assert (
         repr(nn.BatchNorm1d(100))
-        == "BatchNorm1d(100, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        == "BatchNorm1d(100, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+        "track_running_stats=True)"
     )
     assert (
         repr(nn.BatchNorm2d(8, momentum=None, affine=False))
-        == "BatchNorm2d(8, eps=1e-05, momentum=None, affine=False, track_running_stats=True)"
+        == "BatchNorm2d(8, eps=1e-05, momentum=None, affine=False, bias=False, "
+        "track_running_stats=True)"
     )
 
 

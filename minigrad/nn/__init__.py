@@ -2,7 +2,7 @@
 
 # ruff: noqa: F401 (the names imported here are the package's API)
 
-from minigrad.nn import functional, init, utils
+from minigrad.nn import functional, init, parallel, utils
 from minigrad.nn.activation import (
     ELU,
     GELU,
@@ -39,3 +39,4 @@ from minigrad.nn.module import Module, Parameter
 from minigrad.nn.normalization import GroupNorm, LayerNorm
 from minigrad.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from minigrad.nn.sparse import Embedding
+from minigrad.nn.syncbatchnorm import SyncBatchNorm

@@ -1,5 +1,6 @@
 """Batch normalization: one fused Function with the derived backward, the same math as a graph
-of primitive ops (to check and compare the two derivations), and the running-statistics update;
+of primitive ops (to check and compare the two derivations), the running-statistics update and
+the synchronized variant over a process group's ranks, which shares the per-channel kernels;
 layer and group normalization built the same way (one fused Function and a graph version).
 """
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from minigrad import backend
 from minigrad.arguments import check_like, unbroadcast
-from minigrad.autograd import Function
+from minigrad.autograd.engine import Function
 from minigrad.tensor import Tensor, on_tensors_device
 
 BACKWARDS = ("fused", "graph")
@@ -105,6 +106,115 @@ class BatchNorm(Function):
         )
 
 
+class SyncBatchNorm(Function):
+    """BatchNorm in training mode over the global batch of a process group: every rank
+    normalizes its own m values per channel with the statistics of all M = sum of the ranks'
+    m values, and its backward uses the sums over all M. `group` is a
+    minigrad.distributed Communicator; each collective below is one all_reduce of float64.
+
+    Forward, two collectives:
+        [sum(x), m]  summed over the ranks (C + 1 values)  ->  mu = sum(x) / M,
+        sum((x - mu)^2)  summed over the ranks (C values)   ->  var = sum((x - mu)^2) / M,
+        inv_std = 1 / sqrt(var + eps),  x_hat = (x - mu) * inv_std,  y = gamma * x_hat + beta,
+    and running_var is updated with the unbiased var * M / (M - 1). The variance is a second
+    pass around the global mean, as BatchNorm's is around its own: sum(x^2) / M - mu^2 from
+    one collective would cancel when |mu| >> std. The second collective costs a latency of a
+    few microseconds (benchmarks/bench_distributed.py), and the per-rank work is exactly
+    BatchNorm's (one subtraction and one dot per value), so one rank gives BatchNorm's bits.
+
+    Backward. Rank r's loss L_r depends on its own outputs y_r only, so for the total
+    L = sum over r of L_r, dL/dy_r = dy_r is rank r's own gradient. BatchNorm's derivation
+    (see BatchNorm) holds unchanged with its sums taken over the M values of all ranks,
+    since mu and var are functions of all of them: with d_beta = sum(dy) and
+    d_gamma = sum(dy * x_hat) summed over the ranks (one collective of 2C values),
+        dx = (gamma * inv_std / M) * (M * dy - d_beta - x_hat * d_gamma)
+    on every rank, for its own x. The gradients returned for gamma and beta are this rank's
+    own sums: their sum over the ranks is dL/dgamma and dL/dbeta, and the average that
+    DistributedDataParallel takes of every gradient divides them by the world size exactly as
+    it divides the others (each rank's loss is its mean over its part of the global batch).
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        x,
+        weight,
+        bias,
+        axes=(0,),
+        eps=1e-5,
+        running_mean=None,
+        running_var=None,
+        momentum=0.1,
+        group=None,
+    ):
+        xp = backend.array_module(x)
+        view_shape, view_axes = merge_reduced_axes(x.shape, axes)
+        x_view = x.reshape(view_shape)
+        param_shape = _param_shape(view_shape, view_axes)
+        weight = None if weight is None else weight.reshape(param_shape)
+        bias = None if bias is None else bias.reshape(param_shape)
+        m = x.size // math.prod(param_shape)
+        (local_sum,) = _over_channels(_sums, (x_view,), view_axes)
+        (total,), count = _summed_over_ranks(group, (local_sum,), count=m)
+        mean = (total / count).astype(x.dtype)
+        x_hat, out = xp.empty(view_shape, x.dtype), xp.empty(view_shape, x.dtype)
+        (local_squares,) = _over_channels(_center, (x_view, x_hat, mean), view_axes, True)
+        (squares,), _ = _summed_over_ranks(group, (local_squares,))
+        var = (squares / count).astype(x.dtype)
+        arrays = (x_hat, out, var, weight, bias)
+        (inv_std,) = _over_channels(_scale_and_shift, arrays, view_axes, eps)
+        if running_mean is not None:
+            update_running_stats(running_mean, running_var, mean, var, count, momentum)
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.view_axes, ctx.m, ctx.group = view_axes, count, group
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat, inv_std, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        axes, m = ctx.view_axes, ctx.m
+        xp = backend.array_module(grad)
+        dy = grad.reshape(x_hat.shape)
+        d_gamma, d_beta = _over_channels(_grad_sums, (dy, x_hat), axes)
+        grad_x = None
+        if need_x:  # the same on every rank: their models are the same
+            totals, _ = _summed_over_ranks(ctx.group, (d_gamma, d_beta))
+            total_gamma, total_beta = (total.astype(grad.dtype) for total in totals)
+            grad_x = xp.empty(x_hat.shape, grad.dtype) if ctx.retain_graph else x_hat
+            arrays = (dy, x_hat, grad_x, inv_std, weight, total_gamma, total_beta)
+            _over_channels(_grad_input, arrays, axes, m, True)
+        return (
+            None if grad_x is None else grad_x.reshape(grad.shape),
+            d_gamma.reshape(-1) if need_weight else None,
+            d_beta.reshape(-1) if need_bias else None,
+        )
+
+
+def _sums(x, axes):
+    return (_channel_sum(x, axes),)
+
+
+def _summed_over_ranks(group: Any, parts: tuple, count: int | None = None) -> tuple:
+    """The per-channel arrays `parts` (and a count) each summed over the ranks of `group`,
+    in one all_reduce of a float64 buffer: (the float64 sums, shaped as the parts, and the
+    summed count as an int, or None). A float32 sum is exact in float64, so on one rank the
+    sums are the parts' own values. Reading the count is a host read on a GPU."""
+    xp = backend.array_module(parts[0])
+    size = parts[0].size
+    buffer = xp.empty(size * len(parts) + (count is not None), dtype=backend.float64)
+    for index, part in enumerate(parts):
+        buffer[index * size : (index + 1) * size] = part.reshape(-1)
+    if count is not None:
+        buffer[-1] = count
+    group.all_reduce(buffer)
+    sums = tuple(
+        buffer[index * size : (index + 1) * size].reshape(part.shape)
+        for index, part in enumerate(parts)
+    )
+    return sums, None if count is None else int(backend.item(buffer[-1]))
+
+
 def _over_channels(function: Any, arrays: tuple, axes: tuple, *constants: Any) -> tuple:
     """function(*arrays, axes, *constants) on all channels at once, or over minigrad's threads
     on slices of the channels (axis 1 of the merged view): batch norm's statistics and every
@@ -131,29 +241,51 @@ def _over_channels(function: Any, arrays: tuple, axes: tuple, *constants: Any) -
 def _normalize(x, x_hat, out, stats, weight, bias, axes, m, eps):
     """BatchNorm's forward for some channels: x_hat and out written in place; returns the
     mean, var (the batch's when stats is None, else stats) and inv_std, each (1, C, 1)."""
-    xp = backend.array_module(x)
     mean = _channel_sum(x, axes) / m if stats is None else stats[0]
-    xp.subtract(x, _spread(mean, x.shape), out=x_hat)
-    var = _channel_dot(x_hat, x_hat, axes) / m if stats is None else stats[1]
+    (var,) = _center(x, x_hat, mean, axes, stats is None)
+    var = var / m if stats is None else stats[1]
+    (inv_std,) = _scale_and_shift(x_hat, out, var, weight, bias, axes, eps)
+    return mean, var, inv_std
+
+
+def _center(x, x_hat, mean, axes, dot):
+    """x_hat = x - mean, in place; returns (sum(x_hat^2),) when `dot`, else (None,)."""
+    backend.array_module(x).subtract(x, _spread(mean, x.shape), out=x_hat)
+    return (_channel_dot(x_hat, x_hat, axes) if dot else None,)
+
+
+def _scale_and_shift(x_hat, out, var, weight, bias, axes, eps):
+    """x_hat *= inv_std and out = weight * x_hat + bias, in place; returns (inv_std,)."""
+    xp = backend.array_module(x_hat)
     inv_std = 1 / xp.sqrt(var + eps)
-    x_hat *= _spread(inv_std, x.shape)
+    x_hat *= _spread(inv_std, x_hat.shape)
     if weight is None:
         out[...] = x_hat
     else:
-        xp.multiply(x_hat, _spread(weight, x.shape), out=out)
+        xp.multiply(x_hat, _spread(weight, x_hat.shape), out=out)
     if bias is not None:
-        out += _spread(bias, x.shape)
-    return mean, var, inv_std
+        out += _spread(bias, x_hat.shape)
+    return (inv_std,)
 
 
 def _normalize_backward(dy, x_hat, grad_x, inv_std, weight, axes, sums, m, training):
     """BatchNorm's backward for some channels: grad_x written in place (it may be x_hat
     itself; None: not wanted); returns d_gamma and d_beta when `sums`, else (None, None)."""
+    d_gamma, d_beta = _grad_sums(dy, x_hat, axes) if sums else (None, None)
+    if grad_x is not None:
+        _grad_input(dy, x_hat, grad_x, inv_std, weight, d_gamma, d_beta, axes, m, training)
+    return d_gamma, d_beta
+
+
+def _grad_sums(dy, x_hat, axes):
+    """(d_gamma, d_beta) = (sum(dy * x_hat), sum(dy)) over the reduction axes."""
+    return _channel_dot(dy, x_hat, axes), _channel_sum(dy, axes)
+
+
+def _grad_input(dy, x_hat, grad_x, inv_std, weight, d_gamma, d_beta, axes, m, training):
+    """grad_x = dL/dx in place (it may be x_hat itself), from the sums over m values; returns
+    (None,), the shape _over_channels expects."""
     xp = backend.array_module(dy)
-    d_beta = _channel_sum(dy, axes) if sums else None
-    d_gamma = _channel_dot(dy, x_hat, axes) if sums else None
-    if grad_x is None:
-        return d_gamma, d_beta
     scale = _spread(inv_std if weight is None else weight * inv_std, dy.shape)
     if training:
         # the derived formula, read plainly:
@@ -165,7 +297,7 @@ def _normalize_backward(dy, x_hat, grad_x, inv_std, weight, axes, sums, m, train
         grad_x *= scale
     else:
         xp.multiply(dy, scale, out=grad_x)
-    return d_gamma, d_beta
+    return (None,)
 
 
 def _spread(values: Any, shape: tuple) -> Any:
@@ -304,6 +436,34 @@ def batch_norm(
         running_mean=running_mean,
         running_var=running_var,
         momentum=momentum,
+    )
+
+
+@on_tensors_device
+def sync_batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    momentum: float,
+    eps: float,
+    group: Any,
+) -> Tensor:
+    """Batch normalization in training mode with the statistics of the global batch, the
+    union of every rank's x in `group` (a minigrad.distributed Communicator); the running
+    statistics, when given, are updated in place with them (see SyncBatchNorm)."""
+    _check_arguments(x, running_mean, running_var, weight, bias, True, "fused")
+    return SyncBatchNorm.apply(
+        x,
+        weight,
+        bias,
+        axes=(0,) + tuple(range(2, x.ndim)),
+        eps=eps,
+        running_mean=None if running_mean is None else running_mean.data,
+        running_var=None if running_var is None else running_var.data,
+        momentum=momentum,
+        group=group,
     )
 
 

@@ -1,8 +1,8 @@
 """Datasets, samplers and the DataLoader under PyTorch's path (``torch.utils.data``).
 
 dataset: Dataset, TensorDataset, Subset, ConcatDataset, random_split; sampler: the Sampler
-family; dataloader: DataLoader; collate: default_collate; generator: what ``generator=``
-accepts.
+family; distributed: DistributedSampler; dataloader: DataLoader; collate: default_collate;
+generator: what ``generator=`` accepts.
 """
 
 from minigrad.utils.data.collate import default_collate
@@ -14,6 +14,7 @@ from minigrad.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from minigrad.utils.data.distributed import DistributedSampler
 from minigrad.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -27,6 +28,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
