@@ -43,11 +43,12 @@ def check_reduction(op: str, reduction: str) -> None:
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def legacy_reduction(op: str, size_average: Any, reduce: Any, reduction: str) -> str:
-    """The reduction that PyTorch's deprecated flags ask for: reduce=False gives 'none',
-    size_average=False 'sum', both True (their default) 'mean'; with neither given (None),
-    `reduction` itself. As in PyTorch, using them warns and they override `reduction`."""
+def checked_reduction(op: str, size_average: Any, reduce: Any, reduction: str) -> str:
+    """A loss's reduction, checked: `reduction` itself, unless PyTorch's deprecated flags are
+    given (not None), which override it as in PyTorch, with its warning: reduce=False gives
+    'none', size_average=False 'sum', both True (their default) 'mean'."""
     if size_average is None and reduce is None:
+        check_reduction(op, reduction)
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce

@@ -358,7 +358,8 @@ def test_loss_modules_pass_their_options_to_the_functions():
     pos_weight = minigrad.tensor([1.0, 2.0, 3.0], dtype=minigrad.float64)
     bce = nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")(z, y)
     np.testing.assert_array_equal(
-        bce.numpy(), F.binary_cross_entropy_with_logits(z, y, reduction="none", pos_weight=pos_weight).numpy()
+        bce.numpy(),
+        F.binary_cross_entropy_with_logits(z, y, reduction="none", pos_weight=pos_weight).numpy(),
     )
     assert nn.L1Loss()(z, y).item() == F.l1_loss(z, y).item()
     assert nn.SmoothL1Loss(beta=0.3)(z, y).item() == F.smooth_l1_loss(z, y, beta=0.3).item()

@@ -77,9 +77,7 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
         update_running = self.training and self.track_running_stats
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if update_running and self.momentum is None:
-            momentum = 1.0 / (int(self.num_batches_tracked.item()) + 1)
+        momentum = self._batch_momentum(update_running)
         out = batch_norm(
             x,
             self.running_mean if update_running or not self.training else None,
@@ -91,9 +89,19 @@ class _BatchNorm(Module):
             eps=self.eps,
         )
         if update_running:  # counted once batch_norm has accepted the batch
-            with backend.on_device_of(self.num_batches_tracked.data):
-                self.num_batches_tracked.data += 1
+            self._count_batch()
         return out
+
+    def _batch_momentum(self, update_running: bool) -> float:
+        """This batch's weight in the running statistics: momentum, or with momentum=None the
+        cumulative average's 1 / (batches so far + 1)."""
+        if update_running and self.momentum is None:
+            return 1.0 / (int(self.num_batches_tracked.item()) + 1)
+        return 0.0 if self.momentum is None else self.momentum
+
+    def _count_batch(self) -> None:
+        with backend.on_device_of(self.num_batches_tracked.data):
+            self.num_batches_tracked.data += 1
 
     def _check_input(self, x: Tensor) -> None:
         expected = [dims for dims in self._input_dims if len(dims) == x.ndim]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad.arguments import check_reduction, legacy_reduction
+from minigrad.arguments import checked_reduction
 from minigrad.nn.module import Module
 from minigrad.ops.loss import (
     binary_cross_entropy,
@@ -30,8 +30,7 @@ class _Loss(Module):
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
     ) -> None:
         super().__init__()
-        reduction = legacy_reduction(type(self).__name__, size_average, reduce, reduction)
-        check_reduction(type(self).__name__, reduction)
+        reduction = checked_reduction(type(self).__name__, size_average, reduce, reduction)
         self.reduction = reduction
 
     def extra_repr(self) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad import backend
 from minigrad.distributed import process_group as distributed
 from minigrad.nn.batchnorm import _BatchNorm
 from minigrad.nn.module import Module
@@ -52,14 +51,11 @@ class SyncBatchNorm(_BatchNorm):
         if group is None or not self.training:
             return super().forward(x)
         self._check_input(x)
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.track_running_stats and self.momentum is None:
-            momentum = 1.0 / (int(self.num_batches_tracked.item()) + 1)
+        momentum = self._batch_momentum(self.track_running_stats)
         stats = (self.running_mean, self.running_var)
         out = sync_batch_norm(x, *stats, self.weight, self.bias, momentum, self.eps, group)
         if self.track_running_stats:  # counted once the op has accepted the batch
-            with backend.on_device_of(self.num_batches_tracked.data):
-                self.num_batches_tracked.data += 1
+            self._count_batch()
         return out
 
     def _group(self) -> Any:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from minigrad import backend
-from minigrad.arguments import check_like, check_reduction, legacy_reduction
+from minigrad.arguments import check_like, checked_reduction
 from minigrad.autograd.engine import Function
 from minigrad.ops.reduce import log_softmax_array
 from minigrad.tensor import Tensor, on_tensors_device, tensor
@@ -516,8 +516,7 @@ def cross_entropy(
     is 0); label_smoothing eps mixes the target with the uniform distribution, eps / C each.
     The mean over labels divides by the summed weights of the kept labels (their count without
     weights); over probabilities, by the number of positions N d1 ..., as in PyTorch."""
-    reduction = legacy_reduction("cross_entropy", size_average, reduce, reduction)
-    check_reduction("cross_entropy", reduction)
+    reduction = checked_reduction("cross_entropy", size_average, reduce, reduction)
     check_class_options("cross_entropy", ignore_index, label_smoothing)
     _check_scores("cross_entropy", input, "logits")
     target = _class_target("cross_entropy", input, target, "logits", ignore_index, True)
@@ -545,8 +544,7 @@ def nll_loss(
     """Negative log-likelihood of log-probabilities (N, C) or (N, C, d1, ...) (e.g. from
     log_softmax) at the integer labels (N,) or (N, d1, ...); weight and ignore_index as in
     cross_entropy, and so is the mean's divisor."""
-    reduction = legacy_reduction("nll_loss", size_average, reduce, reduction)
-    check_reduction("nll_loss", reduction)
+    reduction = checked_reduction("nll_loss", size_average, reduce, reduction)
     check_class_options("nll_loss", ignore_index)
     _check_scores("nll_loss", input, "log_probs")
     target = _class_target("nll_loss", input, target, "log_probs", ignore_index, False)
@@ -580,8 +578,7 @@ def binary_cross_entropy(
     """Binary cross-entropy -w (y log x + (1 - y) log(1 - x)) of probabilities x in [0, 1]
     against targets y of the same shape, each log clamped at -100 as in PyTorch; weight
     broadcasts to the input. For logits use binary_cross_entropy_with_logits, which is stable."""
-    reduction = legacy_reduction("binary_cross_entropy", size_average, reduce, reduction)
-    check_reduction("binary_cross_entropy", reduction)
+    reduction = checked_reduction("binary_cross_entropy", size_average, reduce, reduction)
     target = _paired("binary_cross_entropy", input, target)
     weight = _broadcast_weight("binary_cross_entropy", "weight", weight, input)
 
@@ -616,8 +613,7 @@ def binary_cross_entropy_with_logits(
     weight broadcasts to the input, pos_weight (e.g. (C,) for (N, C): one per class) to the
     target."""
     name = "binary_cross_entropy_with_logits"
-    reduction = legacy_reduction(name, size_average, reduce, reduction)
-    check_reduction(name, reduction)
+    reduction = checked_reduction(name, size_average, reduce, reduction)
     target = _paired(name, input, target)
     weight = _broadcast_weight(name, "weight", weight, input)
     pos_weight = _broadcast_weight(name, "pos_weight", pos_weight, input)
@@ -635,8 +631,7 @@ def mse_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Mean squared error (x - y)^2 between two tensors of the same shape."""
-    reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
-    check_reduction("mse_loss", reduction)
+    reduction = checked_reduction("mse_loss", size_average, reduce, reduction)
     target = _paired("mse_loss", input, target)
     return MSELoss.apply(input, target, reduction=reduction)
 
@@ -650,8 +645,7 @@ def l1_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Mean absolute error |x - y| between two tensors of the same shape."""
-    reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
-    check_reduction("l1_loss", reduction)
+    reduction = checked_reduction("l1_loss", size_average, reduce, reduction)
     target = _paired("l1_loss", input, target)
     return L1Loss.apply(input, target, reduction=reduction)
 
@@ -667,8 +661,7 @@ def smooth_l1_loss(
 ) -> Tensor:
     """Smooth L1 (Huber-like) loss of d = x - y between two tensors of the same shape:
     d^2 / (2 beta) where |d| < beta, else |d| - beta / 2; beta = 0 gives the L1 loss."""
-    reduction = legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
-    check_reduction("smooth_l1_loss", reduction)
+    reduction = checked_reduction("smooth_l1_loss", size_average, reduce, reduction)
     check_beta("smooth_l1_loss", beta)
     target = _paired("smooth_l1_loss", input, target)
     return SmoothL1Loss.apply(input, target, reduction=reduction, beta=float(beta))
