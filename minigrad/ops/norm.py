@@ -64,18 +64,13 @@ class BatchNorm(Function):
         momentum=0.1,
     ):
         xp = backend.array_module(x)
-        view_shape, view_axes = merge_reduced_axes(x.shape, axes)
-        x_view = x.reshape(view_shape)
-        param_shape = _param_shape(view_shape, view_axes)
-        m = x.size // math.prod(param_shape)
+        x_view, view_axes, param_shape, m, weight, bias = _channel_view(x, axes, weight, bias)
         stats = None
         if not training:
             mean = running_mean.reshape(param_shape).astype(x.dtype, copy=False)
             var = running_var.reshape(param_shape).astype(x.dtype, copy=False)
             stats = (mean, var)
-        weight = None if weight is None else weight.reshape(param_shape)
-        bias = None if bias is None else bias.reshape(param_shape)
-        x_hat, out = xp.empty(view_shape, x.dtype), xp.empty(view_shape, x.dtype)
+        x_hat, out = xp.empty(x_view.shape, x.dtype), xp.empty(x_view.shape, x.dtype)
 
         arrays = (x_view, x_hat, out, stats, weight, bias)
         mean, var, inv_std = _over_channels(_normalize, arrays, view_axes, m, eps)
@@ -148,16 +143,11 @@ class SyncBatchNorm(Function):
         group=None,
     ):
         xp = backend.array_module(x)
-        view_shape, view_axes = merge_reduced_axes(x.shape, axes)
-        x_view = x.reshape(view_shape)
-        param_shape = _param_shape(view_shape, view_axes)
-        weight = None if weight is None else weight.reshape(param_shape)
-        bias = None if bias is None else bias.reshape(param_shape)
-        m = x.size // math.prod(param_shape)
+        x_view, view_axes, _, m, weight, bias = _channel_view(x, axes, weight, bias)
         (local_sum,) = _over_channels(_sums, (x_view,), view_axes)
         (total,), count = _summed_over_ranks(group, (local_sum,), count=m)
         mean = (total / count).astype(x.dtype)
-        x_hat, out = xp.empty(view_shape, x.dtype), xp.empty(view_shape, x.dtype)
+        x_hat, out = xp.empty(x_view.shape, x.dtype), xp.empty(x_view.shape, x.dtype)
         (local_squares,) = _over_channels(_center, (x_view, x_hat, mean), view_axes, True)
         (squares,), _ = _summed_over_ranks(group, (local_squares,))
         var = (squares / count).astype(x.dtype)
@@ -330,6 +320,18 @@ def merge_reduced_axes(shape: tuple, axes: tuple) -> tuple[tuple, tuple]:
 
 def _param_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
+
+
+def _channel_view(x: Any, axes: tuple, weight: Any, bias: Any) -> tuple:
+    """What both batch norms work on: x viewed with its adjacent reduced axes merged, those
+    axes in the view, the shape of per-channel arrays, the m values per channel, and gamma
+    and beta (or None) shaped to broadcast against the view."""
+    view_shape, view_axes = merge_reduced_axes(x.shape, axes)
+    param_shape = _param_shape(view_shape, view_axes)
+    weight = None if weight is None else weight.reshape(param_shape)
+    bias = None if bias is None else bias.reshape(param_shape)
+    m = x.size // math.prod(param_shape)
+    return x.reshape(view_shape), view_axes, param_shape, m, weight, bias
 
 
 def _channel_sum(a: Any, axes: tuple) -> Any:

@@ -14,7 +14,7 @@ import numpy
 
 from minigrad import backend
 from minigrad.utils.data.collate import collate, to_tensors
-from minigrad.utils.data.generator import seed_of
+from minigrad.utils.data.generator import epoch_generator, seed_of
 
 
 class DataLoader:
@@ -200,8 +200,7 @@ class DataLoader:
 
     def _generator(self, epoch: int, batch: int | None = None) -> numpy.random.Generator:
         """The Generator of an epoch's order (batch None) or of one batch's transform."""
-        key = (epoch, 0) if batch is None else (epoch, 1, batch)
-        return numpy.random.default_rng(numpy.random.SeedSequence(self.seed, spawn_key=key))
+        return epoch_generator(self.seed, epoch, batch)
 
 
 def _check_worker_options(

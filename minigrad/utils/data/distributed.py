@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy
 
+from minigrad.utils.data.generator import epoch_generator
 from minigrad.utils.data.sampler import Sampler
 
 
@@ -30,8 +31,8 @@ class DistributedSampler(Sampler):
     num_samples * num_replicas; with drop_last, num_samples = floor(len / num_replicas) and the
     order's tail is dropped instead.
 
-    The order of epoch k is numpy's permutation from SeedSequence(seed, spawn_key=(k, 0)), the
-    one DataLoader(shuffle=True, seed=seed) draws for its epoch k: one replica visits a
+    The order of epoch k is the permutation of generator.epoch_generator(seed, k), the one
+    DataLoader(shuffle=True, seed=seed) draws for its epoch k: one replica visits a
     dataset in exactly the order of a plain shuffled loader.
     """
 
@@ -72,8 +73,7 @@ class DistributedSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         count = len(self.dataset)
         if self.shuffle:
-            sequence = numpy.random.SeedSequence(self.seed, spawn_key=(self.epoch, 0))
-            order = numpy.random.default_rng(sequence).permutation(count)
+            order = epoch_generator(self.seed, self.epoch).permutation(count)
         else:
             order = numpy.arange(count)
         if self.total_size > count:  # padded with the order's own first indices, repeated

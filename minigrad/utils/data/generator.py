@@ -48,3 +48,11 @@ def numpy_generator(generator: Any) -> numpy.random.Generator:
     if isinstance(generator, numpy.random.Generator):
         return generator
     return numpy.random.default_rng(seed_of(generator))
+
+
+def epoch_generator(seed: int, epoch: int, batch: int | None = None) -> numpy.random.Generator:
+    """The numpy Generator of epoch `epoch`'s order (batch None) or of one batch's transform,
+    for the loader's `seed`: DataLoader and DistributedSampler draw their orders from it, so
+    one replica visits a dataset in exactly a shuffled loader's order."""
+    key = (epoch, 0) if batch is None else (epoch, 1, batch)
+    return numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=key))
