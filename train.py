@@ -31,7 +31,6 @@ import minigrad
 import models
 from experiment import plots, report
 from experiment.config import Config
-from experiment.memory import retain_freed_host_memory
 from experiment.progress import progress_bar
 from experiment.stopwatch import Stopwatch
 from experiment.tracking import InputTracker
@@ -857,7 +856,6 @@ def experiment(config: Config) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     minigrad.set_num_threads(config.threads)
-    retain_freed_host_memory()  # reuse freed arrays' pages: no page faults per step
     try:
         data = load_data(config)
     except datasets.DatasetNotFoundError as exc:

@@ -13,7 +13,6 @@ import numpy as np
 
 import minigrad as mg
 from benchmarks.common import interleaved, print_table, try_import_torch
-from experiment.memory import retain_freed_host_memory
 from minigrad.nn import functional as F
 
 SHAPES = [(256, 1024), (128, 64, 16, 16)]
@@ -79,7 +78,6 @@ def torch_step(torch, shape: tuple):
 
 
 def main() -> None:
-    retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--threads",

@@ -19,7 +19,6 @@ import numpy as np
 
 import minigrad as mg
 from benchmarks.common import interleaved, print_table
-from experiment.memory import retain_freed_host_memory
 from minigrad import nn
 from minigrad.ops import conv, norm
 
@@ -94,7 +93,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    retain_freed_host_memory()  # as train.py runs
     rows = conv_rows(args.repeats) + [channel_sum_row(args.repeats)]
     print_table(
         f"medians of {args.repeats} alternating repeats, 1 thread (ms)",

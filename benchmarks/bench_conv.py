@@ -18,7 +18,6 @@ import numpy as np
 
 import minigrad as mg
 from benchmarks.common import print_table, try_import_torch
-from experiment.memory import retain_freed_host_memory
 from minigrad import nn
 from minigrad.ops.pool import max_pool2d
 
@@ -123,7 +122,6 @@ def profile(step, calls: int = 20) -> None:
 
 
 def main() -> None:
-    retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="blocks of 3 calls per competitor")
     parser.add_argument(

@@ -18,7 +18,6 @@ import time
 
 from benchmarks.bench_train import minigrad_stepper, mnist_or_random
 from benchmarks.common import print_table
-from experiment.memory import retain_freed_host_memory
 from minigrad.autograd import engine as autograd
 from minigrad.tensor import Tensor
 
@@ -65,7 +64,6 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--block", type=int, default=200, help="steps per timed block")
     args = parser.parse_args()
-    retain_freed_host_memory()  # as train.py runs
     images, labels = mnist_or_random()
     engines = {"checked": contextlib.nullcontext, "bare": bare_engine}
     rows = []

@@ -9,7 +9,6 @@ import numpy as np
 
 import minigrad as mg
 from benchmarks.common import interleaved, print_table
-from experiment.memory import retain_freed_host_memory
 
 
 def elementwise_case(shape: tuple):
@@ -51,7 +50,6 @@ def matmul_case():
 
 
 def main() -> None:
-    retain_freed_host_memory()  # as train.py runs
     cases = {
         "mul+add+tanh+sum (1,)": elementwise_case((1,)),
         "mul+add+tanh+sum (60, 100)": elementwise_case((60, 100)),

@@ -21,7 +21,6 @@ import minigrad
 import models
 from benchmarks.common import print_table, try_import_torch
 from benchmarks.torch_models import torch_model
-from experiment.memory import retain_freed_host_memory
 from minigrad.data import DataLoader, TensorDataset
 from minigrad.nn import functional as F
 
@@ -93,7 +92,6 @@ def time_block(step, count: int) -> float:
 
 
 def main() -> None:
-    retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--block", type=int, help="steps per timed block (default: per model)")

@@ -21,7 +21,6 @@ import minigrad
 import models
 from benchmarks.bench_train import mnist_or_random, torch_model
 from benchmarks.common import median_seconds, try_import_torch
-from experiment.memory import retain_freed_host_memory
 from minigrad import backend
 from minigrad.nn import functional as F
 
@@ -120,7 +119,6 @@ def timing_table(images, labels, repeats: int) -> None:
 
 
 def main() -> int:
-    retain_freed_host_memory()  # as train.py runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="steps for the CPU/GPU curves")
     parser.add_argument("--repeats", type=int, default=9)

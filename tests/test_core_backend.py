@@ -153,3 +153,16 @@ def test_parallel_matmul_equals_the_plain_product(three_threads):
     a, b = rng.standard_normal((7, 5)), rng.standard_normal((5, 4))
     np.testing.assert_allclose(backend.parallel_matmul(a, b), a @ b, rtol=1e-14)
     np.testing.assert_allclose(backend.parallel_matmul(a.T.T[::2], b), a[::2] @ b, rtol=1e-14)
+
+
+def test_host_memory_is_retained_by_default_unless_the_environment_says_0(monkeypatch):
+    import platform
+
+    from minigrad.backend import memory
+
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert memory.retain_freed_host_memory() == glibc
+    monkeypatch.delenv("MINIGRAD_RETAIN_FREED_MEMORY", raising=False)
+    assert memory.retain_by_default() == glibc
+    monkeypatch.setenv("MINIGRAD_RETAIN_FREED_MEMORY", "0")
+    assert memory.retain_by_default() is False

@@ -11,7 +11,6 @@ import pytest
 
 import train
 from experiment.config import Config
-from experiment.memory import retain_freed_host_memory
 from experiment.stopwatch import Stopwatch
 from experiment.tracking import InputTracker
 
@@ -72,12 +71,6 @@ def test_track_inputs_needs_an_activation_module():
 
     with pytest.raises(ValueError, match="needs a model with a Sigmoid"):
         InputTracker(nn.Sequential(nn.Linear(2, 2)))
-
-
-def test_retain_freed_host_memory_reports_whether_it_applied():
-    import platform
-
-    assert retain_freed_host_memory() == (platform.libc_ver()[0] == "glibc")
 
 
 def test_the_library_and_loading_data_need_neither_tqdm_nor_matplotlib():
