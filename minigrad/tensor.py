@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -289,9 +290,7 @@ class Tensor:
 
     def backward(self, grad: Tensor | None = None, retain_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into the .grad of every leaf below it."""
-        from minigrad.autograd import engine
-
-        engine.backward(self, grad, retain_graph)
+        sys.modules["minigrad.autograd.engine"].run_backward((self,), (grad,), retain_graph)
 
     def __repr__(self) -> str:
         body = repr(backend.to_numpy(self.data)).removeprefix("array(").removesuffix(")")

@@ -115,6 +115,34 @@ def test_second_backward_raises_unless_retained():
         y.backward()
 
 
+def test_a_backward_that_fails_midway_leaves_every_grad_as_it_was():
+    # z's own node runs first and sends w a gradient; the walk then reaches y's freed node.
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
+    z = (y * w).sum()
+    with pytest.raises(RuntimeError, match="already freed"):
+        z.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+
+
+def test_nodes_run_after_every_node_that_feeds_them_whatever_the_argument_order():
+    # b is recorded after a but is the first argument of c: c's gradient must reach x through
+    # both branches before x's own node (x2 = x * x) runs.
+    x0 = mg.tensor([1.5, -2.0], dtype=mg.float64, requires_grad=True)
+    x = x0 * x0
+    a = x * 2
+    b = x.exp()
+    c = b * a + a
+    c.sum().backward()
+    x_value = x0.data**2
+    dx = np.exp(x_value) * 2 * x_value + np.exp(x_value) * 2 + 2
+    np.testing.assert_allclose(x0.grad.numpy(), dx * 2 * x0.data, rtol=1e-12)
+
+
 def test_backward_on_non_scalar_needs_a_gradient():
     y = mg.tensor([1.0, 2.0], requires_grad=True) * 2
     with pytest.raises(RuntimeError, match=r"scalar output, got shape \(2,\)"):

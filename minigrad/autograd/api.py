@@ -38,7 +38,7 @@ def backward(
     for tensor in inputs:
         grad = capture[id(tensor)]
         if grad is not None:  # an array of its own (the engine copied or owns it)
-            engine._accumulate_leaf(tensor, grad, set(), owned=True)
+            engine._accumulate_leaf(tensor, grad)
             capture[id(tensor)] = None  # an input given twice gets its gradient once
 
 

@@ -9,6 +9,8 @@ order, iteratively, and frees each node's saved arrays as soon as it has been us
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import re
 from typing import Any
 
@@ -17,6 +19,8 @@ from minigrad import tensor as tensor_module
 from minigrad.tensor import Tensor, op_output, write_clock
 
 _grad_enabled = True
+_new_tensor = object.__new__
+next_sequence = itertools.count().__next__  # a node's place in recording order (the walk's key)
 
 
 class Function:
@@ -45,6 +49,7 @@ class Function:
     inputs: tuple
     needs_input_grad: tuple
     write_clock: int  # tensor.write_clock() when forward ran
+    sequence: int = -1  # next_sequence() when recorded: larger than every input's node's
     saved_tensors: tuple = ()
     retain_graph = True
 
@@ -78,8 +83,9 @@ class Function:
                 arrays.append(value)
                 needs_grad.append(False)
         ctx.needs_input_grad = needs_grad = tuple(needs_grad)
-        if params and any(isinstance(value, Tensor) for value in params.values()):
-            _raise_tensor_keyword(cls, params)
+        for value in params.values():
+            if isinstance(value, Tensor):
+                _raise_tensor_keyword(cls, params)
         if on_host:
             output = cls.forward(ctx, *arrays, **params)
         else:  # on a GPU: the kernels run on the inputs' device, not on the current one
@@ -90,7 +96,16 @@ class Function:
         if _grad_enabled and True in needs_grad:
             ctx.inputs = inputs
             ctx.write_clock = tensor_module._writes  # write_clock(), without the call
-            return op_output(output, ctx)
+            ctx.sequence = next_sequence()
+            if output.dtype.kind != "f":
+                return op_output(output, ctx)  # which raises: only floats can require grad
+            tensor = _new_tensor(Tensor)  # op_output(output, ctx), inlined: once per op
+            tensor.data = output
+            tensor._grad = tensor._hooks = None
+            tensor._ctx = ctx
+            tensor._version = tensor._written_at = 0
+            tensor.requires_grad = True
+            return tensor
         return op_output(output)
 
     @property
@@ -101,7 +116,8 @@ class Function:
         return _snake_case(type(self).__name__)
 
     def release(self) -> None:
-        """Drop everything saved for backward (the node can no longer be differentiated)."""
+        """Drop everything saved for backward (the node can no longer be differentiated). Its
+        `sequence` goes too: a walk that reaches it then sorts it last, and raises there."""
         self.__dict__.clear()
         self.released = True
 
@@ -213,14 +229,25 @@ def run_backward(
 ) -> None:
     """Backpropagate from `roots` (each seeded with its gradient, None for a scalar's 1).
 
-    With `capture` None the leaves accumulate their gradients into `.grad` (backward()). With
-    a dict whose keys are the ids of some tensors, nothing's `.grad` is touched except retained
-    ones: each key's value becomes that tensor's gradient array (after its hooks), and stays
-    None where no gradient reached it (autograd.grad()). Tensor hooks and retain_grad run in
-    both modes; a tensor without them costs one test of its `_hooks` slot."""
-    grads: dict[int, Any] = {}
+    The walk needs no sort beforehand: every node has a `sequence` number from when it was
+    recorded, larger than those of the nodes that made its inputs, so running the nodes whose
+    outputs have a gradient latest-first (a heap) runs each after every node that sends it a
+    gradient. A node joins the heap when its output's first gradient arrives.
+
+    With `capture` None the leaves accumulate their gradients into `.grad` (backward()), after
+    the walk, so that an error in it (a freed graph, a bad gradient) leaves every `.grad` as it
+    was. With a dict whose keys are the ids of some tensors, nothing's `.grad` is touched
+    except retained ones: each key's value becomes that tensor's gradient array (after its
+    hooks), and stays None where no gradient reached it (autograd.grad()). Tensor hooks and
+    retain_grad run in both modes; a tensor without them costs one test of its `_hooks` slot."""
+    grads: dict[int, Any] = {}  # id -> gradient so far, of the op outputs in `ready` and leaves
     given: set[int] = set()  # ids of the memory owners held elsewhere: a leaf must not take them
-    deferred: dict[int, Tensor] = {}  # leaves handled after the walk: hooked, captured, roots
+    leaves: dict[int, Tensor] = {}  # the leaves a gradient reached, finished after the walk
+    ready: list[tuple[int, Tensor]] = []  # heap of (-sequence, op output): the latest on top
+    wanted = stops = None  # with capture: the op outputs the walk runs, and where it stops
+    if capture is not None:
+        order, stops = _paths_to(topological_order(roots), capture)
+        wanted = {id(tensor) for tensor in order}
     for position, (root, grad) in enumerate(zip(roots, root_grads)):
         if not root.requires_grad:
             raise RuntimeError(
@@ -230,21 +257,24 @@ def run_backward(
             )
         root_grad = _initial_grad(root, grad)
         given.update((id(root_grad), id(root_grad.base)))
-        if root._ctx is None:
-            if id(root) not in grads:
-                root_grad = _owned(root_grad, given, None)
-            deferred[id(root)] = root
-        _add_grad(grads, root, root_grad)
+        key = id(root)
+        if key in grads:
+            _add_grad(grads, root, root_grad)
+        elif root._ctx is None:
+            grads[key] = _owned(root_grad, given, None)
+            leaves[key] = root
+        elif wanted is None or key in wanted:
+            grads[key] = root_grad
+            heapq.heappush(ready, (-root._ctx.sequence, root))
     clock = write_clock()
-    order = topological_order(roots)
-    if capture is not None:
-        order, stops = _paths_to(order, capture)
     host_array = backend.HostArray
-    while order:
-        node_output = order.pop()  # popped: its array is freed once its node is done
-        out_grad = grads.pop(id(node_output), None)
-        if out_grad is None:
-            continue
+    heappush, heappop = heapq.heappush, heapq.heappop
+    while ready:
+        node_output = heappop(ready)[1]  # dropped after its node: its array is freed then
+        ctx = node_output._ctx
+        if ctx.released:
+            raise RuntimeError(RELEASED_MESSAGE)
+        out_grad = grads.pop(id(node_output))
         if node_output._hooks is not None:
             out_grad = node_output._hooks.run(node_output, out_grad)
         if capture is not None:
@@ -253,12 +283,20 @@ def run_backward(
                     capture[id(node_output)] = out_grad.copy()
             if id(node_output) in stops:
                 continue
-        ctx = node_output._ctx
         if ctx.write_clock != clock:  # some tensor was written since this node's forward
             _check_saved_unchanged(ctx, node_output)
         ctx.retain_graph = retain_graph
         inputs = ctx.inputs
-        for value, needs, input_grad in zip(inputs, ctx.needs_input_grad, _backward(ctx, out_grad)):
+        if type(out_grad) is host_array:
+            input_grads = ctx.backward(ctx, out_grad)
+        else:  # on a GPU: backward's kernels run on the device of its gradient
+            with backend.on_device(backend.device_of(out_grad)):
+                input_grads = ctx.backward(ctx, out_grad)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        if len(input_grads) != len(inputs):
+            _raise_gradient_count(ctx, input_grads)
+        for value, needs, input_grad in zip(inputs, ctx.needs_input_grad, input_grads):
             if not needs or input_grad is None:
                 continue
             data = value.data
@@ -270,21 +308,21 @@ def run_backward(
             ):
                 position = next(i for i, other in enumerate(inputs) if other is value)
                 input_grad = _checked_grad(ctx, position, value, input_grad)
-            if value._ctx is None:
-                if value._hooks is None and capture is None:
-                    _accumulate_leaf(value, input_grad, given, ctx)
-                    continue
-                if id(value) not in grads:  # its first gradient: it may be ctx's own array
-                    input_grad = _owned(input_grad, given, ctx)
-                deferred[id(value)] = value
-            previous = grads.get(id(value))
-            if previous is None:
-                grads[id(value)] = input_grad
-            else:
+            key = id(value)
+            previous = grads.get(key)
+            if previous is not None:
                 _add_grad(grads, value, input_grad)
+            elif value._ctx is None:  # a leaf's first gradient: it may be ctx's own array
+                if capture is not None and key not in capture:
+                    continue  # autograd.grad() did not ask for it: its hooks do not run either
+                grads[key] = _owned(input_grad, given, ctx)
+                leaves[key] = value
+            elif wanted is None or key in wanted:
+                grads[key] = input_grad
+                heappush(ready, (-value._ctx.sequence, value))
         if not retain_graph:
             ctx.release()
-    for key, leaf in deferred.items():
+    for key, leaf in leaves.items():
         _finish_leaf(leaf, grads[key], given, capture)
 
 
@@ -314,40 +352,32 @@ def _add_grad(grads: dict, tensor: Tensor, grad: Any) -> None:
 
 
 def _finish_leaf(leaf: Tensor, grad: Any, given: set[int], capture: dict | None) -> None:
-    """A deferred leaf's total gradient (an array of its own): through its hooks, then into
-    `.grad`, or into `capture`."""
+    """A leaf's total gradient (an array of its own): through its hooks, then into `.grad`,
+    or into `capture`."""
     if capture is not None and id(leaf) not in capture:
-        return  # autograd.grad() did not ask for it: its hooks do not run either
+        return  # autograd.grad() did not ask for it (a root): its hooks do not run either
     if leaf._hooks is not None:
         hooked = leaf._hooks.run(leaf, grad)
         grad = grad if hooked is grad else _owned(hooked, given, None)
     if capture is None:
-        _accumulate_leaf(leaf, grad, given, owned=True)
+        _accumulate_leaf(leaf, grad)
     else:
         capture[id(leaf)] = grad
 
 
-def _backward(ctx: Function, out_grad: Any) -> tuple:
-    """The node's backward on its output's gradient: one gradient (or None) per input, which
-    the engine then checks against its input (shape, device and dtype), else RuntimeError."""
-    if type(out_grad) is backend.HostArray:
-        input_grads = ctx.backward(ctx, out_grad)
-    else:  # on a GPU: backward's kernels run on the device of its gradient
-        with backend.on_device(backend.device_of(out_grad)):
-            input_grads = ctx.backward(ctx, out_grad)
-    if type(input_grads) is not tuple:
-        input_grads = (input_grads,)
-    if len(input_grads) != len(ctx.inputs):
-        raise RuntimeError(
-            f"{ctx.name}.backward returned {len(input_grads)} gradients but forward took "
-            f"{len(ctx.inputs)} inputs; return one per input (None where there is none)"
-        )
-    return input_grads
+def _raise_gradient_count(ctx: Function, input_grads: tuple) -> None:
+    raise RuntimeError(
+        f"{ctx.name}.backward returned {len(input_grads)} gradients but forward took "
+        f"{len(ctx.inputs)} inputs; return one per input (None where there is none)"
+    )
 
 
 def _initial_grad(root: Tensor, grad: Tensor | None) -> Any:
     if grad is None:
-        if root.data.size != 1:
+        data = root.data
+        if type(data) is backend.HostArray and data.size == 1:  # the common case, no device
+            return backend.array_module(data).ones(data.shape, data.dtype)
+        if data.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
                 "pass grad= of that shape (e.g. y.backward(minigrad.ones_like(y))) or reduce "
@@ -394,16 +424,13 @@ def _checked_grad(ctx: Function, position: int, value: Tensor, grad: Any) -> Any
     return grad
 
 
-def _accumulate_leaf(
-    leaf: Tensor, grad: Any, given: set[int], ctx: Function | None = None, owned: bool = False
-) -> None:
-    """leaf.grad += grad; the first gradient as `_owned` makes it (as it is, if already
-    `owned`)."""
+def _accumulate_leaf(leaf: Tensor, grad: Any) -> None:
+    """leaf.grad += grad, where grad is an array of the leaf's own (it becomes .grad when there
+    is none yet)."""
     if leaf._grad is not None:
         with backend.on_device_of(grad):
-            leaf._grad = op_output(leaf._grad.data + grad)
-        return
-    leaf._grad = op_output(grad if owned else _owned(grad, given, ctx))
+            grad = leaf._grad.data + grad
+    leaf._grad = op_output(grad)
 
 
 def _owned(grad: Any, given: set[int], ctx: Function | None) -> Any:

@@ -209,6 +209,7 @@ def _output(ctx: BackwardFunction, args: tuple, output: Any) -> Any:
     if differentiable:
         ctx.inputs = args
         ctx.write_clock = write_clock()
+        ctx.sequence = engine.next_sequence()
         output._ctx = ctx  # the same Tensor, so that saving it saves the graph's output
         output.requires_grad = True
     return output

@@ -152,15 +152,18 @@ def on_device(device: str) -> Any:
     nothing to do for "cpu"."""
     device = normalize_device(device)
     if device == "cpu":
-        return contextlib.nullcontext()
+        return _NO_DEVICE
     return get_cupy().cuda.Device(device_index(device))
+
+
+_NO_DEVICE = contextlib.nullcontext()  # reusable and reentrant: one for every "cpu" context
 
 
 def on_device_of(array: Any) -> Any:
     """on_device for the device that `array` lives on (nothing to do for a NumPy array): for
     array work done outside Function.apply, which runs each op under its inputs' device."""
     if isinstance(array, numpy.ndarray):
-        return contextlib.nullcontext()
+        return _NO_DEVICE
     return on_device(device_of(array))
 
 
