@@ -76,16 +76,17 @@ class _BatchNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
-        update_running = self.training and self.track_running_stats
-        momentum = self._batch_momentum(update_running)
+        training, running_mean = self.training, self.running_mean
+        update_running = training and self.track_running_stats
+        use_running = update_running or not training
         out = batch_norm(
             x,
-            self.running_mean if update_running or not self.training else None,
-            self.running_var if update_running or not self.training else None,
+            running_mean if use_running else None,
+            self.running_var if use_running else None,
             self.weight,
             self.bias,
-            training=self.training or self.running_mean is None,
-            momentum=momentum,
+            training=training or running_mean is None,
+            momentum=self._batch_momentum(update_running),
             eps=self.eps,
         )
         if update_running:  # counted once batch_norm has accepted the batch
@@ -100,8 +101,12 @@ class _BatchNorm(Module):
         return 0.0 if self.momentum is None else self.momentum
 
     def _count_batch(self) -> None:
-        with backend.on_device_of(self.num_batches_tracked.data):
-            self.num_batches_tracked.data += 1
+        count = self.num_batches_tracked.data
+        if type(count) is backend.HostArray:
+            count += 1
+        else:
+            with backend.on_device_of(count):
+                count += 1
 
     def _check_input(self, x: Tensor) -> None:
         expected = [dims for dims in self._input_dims if len(dims) == x.ndim]

@@ -318,7 +318,9 @@ def merge_reduced_axes(shape: tuple, axes: tuple) -> tuple[tuple, tuple]:
     return tuple(merged), tuple(merged_axes)
 
 
+@functools.lru_cache(maxsize=256)
 def _param_shape(shape: tuple, axes: tuple) -> tuple:
+    """The shape of per-channel arrays that broadcast against `shape`: `axes` set to 1."""
     return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
 
 
@@ -348,10 +350,16 @@ def _channel_sum(a: Any, axes: tuple) -> Any:
 
 def _channel_dot(a: Any, b: Any, axes: tuple) -> Any:
     """sum(a * b) over `axes`, kept as size-1 dims, in one pass without the product array."""
-    letters = "abcdefghijklmnopqrstuvwxyz"[: a.ndim]
-    kept = "".join(letter for axis, letter in enumerate(letters) if axis not in axes)
-    total = backend.array_module(a).einsum(f"{letters},{letters}->{kept}", a, b)
+    total = backend.array_module(a).einsum(_dot_subscripts(a.ndim, axes), a, b)
     return total.reshape(_param_shape(a.shape, axes))
+
+
+@functools.lru_cache(maxsize=64)
+def _dot_subscripts(ndim: int, axes: tuple) -> str:
+    """einsum's subscripts for a product summed over `axes`: (3, (0, 2)) -> "abc,abc->b"."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[:ndim]
+    kept = "".join(letter for axis, letter in enumerate(letters) if axis not in axes)
+    return f"{letters},{letters}->{kept}"
 
 
 def update_running_stats(
@@ -483,13 +491,16 @@ def _check_arguments(x, running_mean, running_var, weight, bias, training, backw
             "batch_norm: training=False normalizes with running_mean and running_var, which "
             "are None; pass them, or training=True to use the batch statistics"
         )
-    named = {"running_mean": running_mean, "running_var": running_var, "weight": weight}
-    for name, other in {**named, "bias": bias}.items():
-        if other is not None:  # one value per channel; the statistics may keep their own dtype
-            same_dtype = name in ("weight", "bias")
-            check_like("batch_norm", name, other, x, shape=x.shape[1:2], same_dtype=same_dtype)
-    channels = x.shape[1]
-    if training and x.numel() // channels <= 1:
+    channels = x.data.shape[1:2]  # one value per channel; the statistics keep their dtype
+    for name, other, same_dtype in (
+        ("running_mean", running_mean, False),
+        ("running_var", running_var, False),
+        ("weight", weight, True),
+        ("bias", bias, True),
+    ):
+        if other is not None:
+            check_like("batch_norm", name, other, x, shape=channels, same_dtype=same_dtype)
+    if training and x.data.size // channels[0] <= 1:
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {x.shape}"
         )
