@@ -6,6 +6,8 @@ over batches made beforehand. Each side runs in a fresh process of its own (benc
 and the two are timed in alternation; medians over the repeats. The cases: the paper's net
 (784-100-100-100-10 sigmoid, batch 60, SGD lr 0.5) and the CNN (models/cnn.py, batch 128, SGD
 lr 0.05 momentum 0.9), each with and without batch norm, against the targets of issue 15.
+For the paper's net a third process times the same step written by hand in NumPy with BLAS
+on one thread (workers.numpy_loop): the floor under minigrad's time, the arrays alone.
 
 Run: python -m benchmarks.bench_user_loop [--repeats 9] [--torch-python PATH] [--cases ...]
 (PyTorch from --torch-python or $MINIGRAD_TORCH_PYTHON, else this Python; minigrad alone
@@ -20,6 +22,7 @@ import sys
 from benchmarks.common import print_table
 from benchmarks.workers import Worker, compare, load_line, torch_python
 
+HAND_WRITTEN = {"bnpaper"}  # models whose step benchmarks.workers.numpy_loop writes in NumPy
 # name: (model, batch norm, batch size, the ratio to PyTorch's step time to reach)
 CASES = {
     "paper": ("bnpaper", False, 60, 0.65),
@@ -45,14 +48,14 @@ def main() -> None:
         workers = {"minigrad": Worker(sys.executable, "minigrad", name, bn, batch, None)}
         if python is not None:
             workers["torch"] = Worker(python, "torch", name, bn, batch, None)
+        if name in HAND_WRITTEN:
+            workers["numpy"] = Worker(sys.executable, "numpy", name, bn, batch, None)
         try:
             seconds = compare(workers, args.repeats)
         finally:
             for worker in workers.values():
                 worker.close()
-        ours = seconds["minigrad"]
-        theirs = seconds.get("torch")
-        ratio = f"{ours / theirs:.2f}x" if theirs else "-"
+        ours, theirs, floor = seconds["minigrad"], seconds.get("torch"), seconds.get("numpy")
         met = "-" if not theirs else ("met" if ours / theirs <= target else "missed")
         rows.append(
             (
@@ -60,7 +63,9 @@ def main() -> None:
                 batch,
                 f"{ours * 1e3:.3f}",
                 f"{theirs * 1e3:.3f}" if theirs else "-",
-                ratio,
+                f"{floor * 1e3:.3f}" if floor else "-",
+                f"{ours / theirs:.2f}x" if theirs else "-",
+                f"{floor / theirs:.2f}x" if theirs and floor else "-",
                 f"<= {target}x",
                 met,
             )
@@ -69,7 +74,17 @@ def main() -> None:
     print_table(
         f"ms per training step, the user's loop, medians of {args.repeats} alternating blocks",
         rows,
-        ("case", "batch", "minigrad ms", "torch ms", "minigrad/torch", "target", ""),
+        (
+            "case",
+            "batch",
+            "minigrad ms",
+            "torch ms",
+            "numpy ms",
+            "minigrad/torch",
+            "numpy/torch",
+            "target",
+            "",
+        ),
     )
 
 

@@ -85,7 +85,85 @@ def torch_loop(name: str, bn: bool, batch: int, threads: int | None) -> Callable
     return run
 
 
-LOOPS = {"minigrad": minigrad_loop, "torch": torch_loop}
+def numpy_loop(name: str, bn: bool, batch: int, threads: int | None) -> Callable[[int], None]:
+    """The paper's net's step written by hand in NumPy, with no framework: the same forward,
+    backward (batch norm's by its derived formula) and SGD update as minigrad's, BLAS held to
+    `threads` (default one) as minigrad holds it. Its time is the floor under minigrad's: what
+    the arrays cost, with nothing for the graph, the checks or the modules."""
+    if name != "bnpaper":
+        raise SystemExit(
+            f"numpy_loop: only the paper's net (bnpaper) is written by hand, not {name}"
+        )
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads or 1, user_api="blas")
+    rng = np.random.default_rng(0)
+    sizes = (784, 100, 100, 100, 10)
+    weights = [rng.normal(0, 0.1, (o, i)).astype(np.float32) for i, o in zip(sizes, sizes[1:])]
+    biases = [np.zeros(o, np.float32) for o in sizes[1:]]  # with BN only the last is used
+    gammas = [np.ones(width, np.float32) for width in sizes[1:-1]]
+    betas = [np.zeros(width, np.float32) for width in sizes[1:-1]]
+    running_means = [np.zeros(width, np.float32) for width in sizes[1:-1]]
+    running_vars = [np.ones(width, np.float32) for width in sizes[1:-1]]
+    batches = [(x.reshape(batch, -1), y) for x, y in random_batches(batch)]
+    lr, rows, momentum = np.float32(OPTIONS[name]["lr"]), np.arange(batch), 0.1
+
+    def step(x: np.ndarray, y: np.ndarray) -> None:
+        inputs, outputs, normalized = [], [], []
+        h = x
+        for layer in range(4):
+            inputs.append(h)
+            z = h @ weights[layer].T
+            if layer == 3 or not bn:
+                z += biases[layer]
+            else:
+                mean = z.mean(axis=0)
+                centered = z - mean
+                var = (centered * centered).mean(axis=0)
+                inv_std = 1 / np.sqrt(var + 1e-5)
+                x_hat = centered * inv_std
+                z = x_hat * gammas[layer] + betas[layer]
+                running_means[layer] *= 1 - momentum
+                running_means[layer] += momentum * mean
+                running_vars[layer] *= 1 - momentum
+                running_vars[layer] += (momentum * batch / (batch - 1)) * var
+                normalized.append((x_hat, inv_std))
+            if layer < 3:
+                h = 1 / (1 + np.exp(-z))
+                outputs.append(h)
+        z -= z.max(axis=1, keepdims=True)  # softmax cross-entropy, its gradient by rows
+        probs = np.exp(z)
+        probs /= probs.sum(axis=1, keepdims=True)
+        grad = probs
+        grad[rows, y] -= 1
+        grad /= batch
+        for layer in reversed(range(4)):
+            if layer < 3:
+                h = outputs[layer]
+                grad = grad * h * (1 - h)
+            if layer < 3 and bn:
+                x_hat, inv_std = normalized[layer]
+                d_gamma, d_beta = (grad * x_hat).sum(axis=0), grad.sum(axis=0)
+                grad = (gammas[layer] * inv_std) * (
+                    grad - d_beta / batch - x_hat * (d_gamma / batch)
+                )
+                gammas[layer] -= lr * d_gamma
+                betas[layer] -= lr * d_beta
+            else:
+                biases[layer] -= lr * grad.sum(axis=0)
+            grad_weight = grad.T @ inputs[layer]
+            if layer:
+                grad = grad @ weights[layer]
+            weights[layer] -= lr * grad_weight
+
+    def run(steps: int) -> None:
+        for index in range(steps):
+            step(*batches[index % BATCHES])
+
+    return run
+
+
+LOOPS = {"minigrad": minigrad_loop, "torch": torch_loop, "numpy": numpy_loop}
 
 
 def serve(framework: str, name: str, bn: str, batch: str, threads: str | None = None) -> None:
