@@ -22,13 +22,14 @@ from minigrad.autograd import engine as autograd
 from minigrad.tensor import Tensor
 
 
-def _accumulate_as_given(leaf, grad, given, ctx=None) -> None:
+def _accumulate_as_given(leaf, grad) -> None:
     leaf.grad = Tensor(grad) if leaf.grad is None else Tensor(leaf.grad.data + grad)
 
 
 BARE = {
     "_checked_grad": lambda ctx, position, value, grad: grad,
     "_check_saved_unchanged": lambda ctx, output: None,
+    "_owned": lambda grad, given, ctx: grad,
     "_accumulate_leaf": _accumulate_as_given,
 }
 
