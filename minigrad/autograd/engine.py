@@ -19,7 +19,6 @@ from minigrad import tensor as tensor_module
 from minigrad.tensor import Tensor, op_output, write_clock
 
 _grad_enabled = True
-_new_tensor = object.__new__
 next_sequence = itertools.count().__next__  # a node's place in recording order (the walk's key)
 
 
@@ -97,15 +96,7 @@ class Function:
             ctx.inputs = inputs
             ctx.write_clock = tensor_module._writes  # write_clock(), without the call
             ctx.sequence = next_sequence()
-            if output.dtype.kind != "f":
-                return op_output(output, ctx)  # which raises: only floats can require grad
-            tensor = _new_tensor(Tensor)  # op_output(output, ctx), inlined: once per op
-            tensor.data = output
-            tensor._grad = tensor._hooks = None
-            tensor._ctx = ctx
-            tensor._version = tensor._written_at = 0
-            tensor.requires_grad = True
-            return tensor
+            return op_output(output, ctx)
         return op_output(output)
 
     @property
@@ -244,6 +235,7 @@ def run_backward(
     given: set[int] = set()  # ids of the memory owners held elsewhere: a leaf must not take them
     leaves: dict[int, Tensor] = {}  # the leaves a gradient reached, finished after the walk
     ready: list[tuple[int, Tensor]] = []  # heap of (-sequence, op output): the latest on top
+    heappush, heappop = heapq.heappush, heapq.heappop
     wanted = stops = None  # with capture: the op outputs the walk runs, and where it stops
     if capture is not None:
         order, stops = _paths_to(topological_order(roots), capture)
@@ -265,10 +257,9 @@ def run_backward(
             leaves[key] = root
         elif wanted is None or key in wanted:
             grads[key] = root_grad
-            heapq.heappush(ready, (-root._ctx.sequence, root))
+            heappush(ready, (-root._ctx.sequence, root))
     clock = write_clock()
     host_array = backend.HostArray
-    heappush, heappop = heapq.heappush, heapq.heappop
     while ready:
         node_output = heappop(ready)[1]  # dropped after its node: its array is freed then
         ctx = node_output._ctx
@@ -375,16 +366,14 @@ def _raise_gradient_count(ctx: Function, input_grads: tuple) -> None:
 def _initial_grad(root: Tensor, grad: Tensor | None) -> Any:
     if grad is None:
         data = root.data
-        if type(data) is backend.HostArray and data.size == 1:  # the common case, no device
-            return backend.array_module(data).ones(data.shape, data.dtype)
         if data.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient needs a scalar output, got shape {root.shape}; "
                 "pass grad= of that shape (e.g. y.backward(minigrad.ones_like(y))) or reduce "
                 "it first (y.sum().backward())"
             )
-        with backend.on_device_of(root.data):
-            return backend.array_module(root.data).ones_like(root.data)
+        with backend.on_device_of(data):
+            return backend.array_module(data).ones(data.shape, data.dtype)
     grad_data = grad.data if isinstance(grad, Tensor) else backend.asarray(grad, device=root.device)
     if tuple(grad_data.shape) != root.shape:
         raise RuntimeError(

@@ -102,11 +102,8 @@ class _BatchNorm(Module):
 
     def _count_batch(self) -> None:
         count = self.num_batches_tracked.data
-        if type(count) is backend.HostArray:
-            count += 1
-        else:
-            with backend.on_device_of(count):
-                count += 1
+        with backend.on_device_of(count):
+            count += 1  # in place: the buffer's own array
 
     def _check_input(self, x: Tensor) -> None:
         expected = [dims for dims in self._input_dims if len(dims) == x.ndim]
